@@ -1,0 +1,33 @@
+# Two commands do everything on a fresh machine:
+#   make demo   build the student release, autograde the example submissions, print the grades
+#   make test   run the test suite (the same command CI runs)
+# Both create the virtual environment in .venv on first use.
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test release lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/grader demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+release: $(STAMP)
+	$(BIN)/grader release
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check grader tests bench
+
+clean:
+	rm -rf build gradebook.db submitted autograded feedback grades.csv
