@@ -1,0 +1,394 @@
+"""Checks for notebook 01 (pooling). The oracle is Keras: ``MaxPooling2D``,
+``AveragePooling2D``, ``-MaxPooling2D(-x)`` for min pooling, and ``compute_output_shape``.
+
+Every check takes ``seed``: the visible tests use a fixed seed, so a student sees the same
+cases each run; the hidden tests pass ``seed=None`` and ``n_random``, drawing fresh inputs
+and settings at grading time, so no table of answers could pass them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from grader.checks.compare import Mistake, as_array, assert_matches, assert_numpy_only
+from grader.checks.failure import CheckFailure, passed
+
+MODES = ("max", "avg", "min")
+PADDINGS = ("valid", "same")
+
+
+def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+# -- the oracle ---------------------------------------------------------------------
+
+
+def keras_pool(x, pool_size, strides=None, padding="valid", mode="max") -> np.ndarray:
+    """What Keras computes. Min pooling has no Keras layer: min(x) = -max(-x)."""
+    x = np.asarray(x, dtype=np.float32)
+    if mode == "min":
+        return -keras_pool(-x, pool_size, strides, padding, "max")
+    layer_class = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}[mode]
+    layer = layer_class(pool_size=pool_size, strides=strides, padding=padding)
+    return keras.ops.convert_to_numpy(layer(x))
+
+
+def tensorflow_same_padding(n: int, k: int, s: int) -> tuple[int, int]:
+    """(before, after) padding TensorFlow adds for 'same'; the odd one goes after."""
+    total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def _pool_padded(x, pool_size, strides, pads, mode, fill) -> np.ndarray:
+    """Keras 'valid' pooling of x padded by ``pads`` (for the mistakes below).
+
+    fill="ignore" leaves padded cells out (what 'same' does); fill="zero" counts them as 0.
+    """
+    if mode == "min":
+        return -_pool_padded(-x, pool_size, strides, pads, "max", fill)
+    widths = ((0, 0), *pads, (0, 0))
+    if mode == "max":
+        padded = np.pad(x, widths, constant_values=-np.inf if fill == "ignore" else 0.0)
+        return keras_pool(padded, pool_size, strides, "valid", "max")
+    sums = keras_pool(np.pad(x, widths), pool_size, strides, "valid", "avg")
+    if fill == "zero":
+        return sums
+    counts = keras_pool(np.pad(np.ones_like(x), widths), pool_size, strides, "valid", "avg")
+    return sums / counts
+
+
+# -- pool2d -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolCase:
+    shape: tuple[int, int, int, int]
+    pool_size: int | tuple[int, int]
+    strides: int | tuple[int, int] | None
+    padding: str
+    mode: str
+
+    def describe(self) -> str:
+        return (
+            f"pool2d(x of shape {self.shape}, pool_size={self.pool_size}, strides={self.strides}, "
+            f"padding='{self.padding}', mode='{self.mode}')"
+        )
+
+    def make_input(self, rng: np.random.Generator) -> np.ndarray:
+        x = rng.standard_normal(self.shape).astype(np.float32)
+        # Where padding can leak in, use inputs whose sign exposes a zero-filled border:
+        # all negative for max pooling, all positive for min pooling.
+        if self.padding == "same" and self.mode == "max":
+            return -(np.abs(x) + 0.5)
+        if self.padding == "same" and self.mode == "min":
+            return np.abs(x) + 0.5
+        return x
+
+    def mistakes(self, x: np.ndarray) -> list[Mistake]:
+        k, p, mode = self.pool_size, self.padding, self.mode
+        s = self.strides
+        k2, s2 = _pair(k), _pair(s if s is not None else k)
+        found: list[Mistake] = []
+        for other in MODES:
+            if other != mode:
+                found.append(
+                    (f"you computed {other} pooling, not {mode} pooling",
+                     lambda o=other: keras_pool(x, k, s, p, o))
+                )
+        if mode == "min":
+            found.append(("min(x) = -max(-x): you negated the output but not the input",
+                          lambda: -keras_pool(x, k, s, p, "max")))
+            found.append(("min(x) = -max(-x): you negated the input but not the output",
+                          lambda: keras_pool(-x, k, s, p, "max")))
+        if s2 != (1, 1):
+            label = (
+                "strides=None must default to the pool size (Keras's convention), not to 1"
+                if s is None
+                else f"the stride was ignored: the window moved 1 pixel at a time instead of {s2}"
+            )
+            found.append((label, lambda: keras_pool(x, k, (1, 1), p, mode)))
+        if k2[0] != k2[1] or s2[0] != s2[1]:
+            found.append(("rows and columns swapped: pool_size[0] and strides[0] are along the height",
+                          lambda: keras_pool(x, k2[::-1], s2[::-1], p, mode)))
+        if p == "valid":
+            found.append(("you padded as for 'same'; 'valid' uses only complete windows",
+                          lambda: keras_pool(x, k, s, "same", mode)))
+            return found
+        found.append(("padding='same' was ignored: this is 'valid' pooling, which drops the border",
+                      lambda: keras_pool(x, k, s, "valid", mode)))
+        pads = tuple(tensorflow_same_padding(n, kk, ss) for n, kk, ss in zip(x.shape[1:3], k2, s2, strict=True))
+        zero_fill = {
+            "max": "'same' padding was filled with zeros: max pooling must ignore padded cells "
+            "(TensorFlow pads with -inf), so a border window of negative values keeps its largest value, not 0",
+            "min": "'same' padding was filled with zeros: min pooling must ignore padded cells, "
+            "so a border window of positive values keeps its smallest value, not 0",
+            "avg": "padded zeros were counted in the mean: Keras averages only the real cells "
+            "of a border window",
+        }[mode]
+        found.append((zero_fill, lambda: _pool_padded(x, k2, s2, pads, mode, "zero")))
+        if any(before != after for before, after in pads):
+            swapped = tuple((after, before) for before, after in pads)
+            found.append(("the odd padding row/column went to the top/left; TensorFlow puts it at the bottom/right",
+                          lambda: _pool_padded(x, k2, s2, swapped, mode, "ignore")))
+        return found
+
+
+# Settings that each expose a classic mistake: textbook 2x2, non-square windows with
+# batch and channels, overlapping windows, the strides=None default, an uneven 'same'
+# padding split, and plain int arguments.
+_TEMPLATES = (
+    ((1, 4, 4, 1), (2, 2), (2, 2)),
+    ((2, 7, 9, 3), (3, 2), (2, 3)),
+    ((1, 6, 6, 2), (3, 3), (1, 1)),
+    ((1, 5, 5, 1), (2, 2), None),
+    ((1, 6, 6, 1), (4, 4), (1, 1)),
+    ((1, 5, 7, 2), 3, 2),
+)
+
+
+def _fixed_cases(modes, paddings) -> list[PoolCase]:
+    return [
+        PoolCase(shape, k, s, p, m)
+        for m in modes
+        for p in paddings
+        for shape, k, s in _TEMPLATES
+    ]
+
+
+def _random_cases(rng: np.random.Generator, n: int, modes, paddings) -> list[PoolCase]:
+    cases = []
+    for _ in range(n):
+        h, w = (int(v) for v in rng.integers(4, 13, size=2))
+        k = (int(rng.integers(1, min(h, 4) + 1)), int(rng.integers(1, min(w, 4) + 1)))
+        s = None if rng.random() < 0.2 else tuple(int(v) for v in rng.integers(1, 4, size=2))
+        shape = (int(rng.integers(1, 4)), h, w, int(rng.integers(1, 4)))
+        cases.append(PoolCase(shape, k, s, str(rng.choice(paddings)), str(rng.choice(modes))))
+    return cases
+
+
+def check_pool2d(
+    pool2d: Callable,
+    *,
+    modes=("max", "avg"),
+    paddings=("valid",),
+    seed: int | None = 0,
+    n_random: int = 0,
+) -> None:
+    """``pool2d(x, pool_size, strides, mode, padding)`` must equal Keras on every case."""
+    assert_numpy_only(pool2d, "pool2d")
+    rng = np.random.default_rng(seed)
+    cases = _fixed_cases(modes, paddings) + _random_cases(rng, n_random, modes, paddings)
+    for case in cases:
+        x = case.make_input(rng)
+        original = x.copy()
+        got = pool2d(x, pool_size=case.pool_size, strides=case.strides, mode=case.mode, padding=case.padding)
+        if not np.array_equal(x, original):
+            raise CheckFailure(case.describe(), "x left unchanged", "x was modified in place",
+                               "copy the input (e.g. np.pad returns a new array) before writing into it")
+        expected = keras_pool(x, case.pool_size, case.strides, case.padding, case.mode)
+        assert_matches(case.describe(), got, expected, case.mistakes(x))
+    passed(f"pool2d matches Keras on {len(cases)} cases (modes {', '.join(modes)}; padding {', '.join(paddings)})")
+
+
+# -- output shapes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShapeCase:
+    input_shape: tuple[int, int, int]
+    pool_size: int | tuple[int, int]
+    strides: int | tuple[int, int] | None
+    padding: str
+
+    def describe(self) -> str:
+        return (f"pool_output_shape({self.input_shape}, pool_size={self.pool_size}, "
+                f"strides={self.strides}, padding='{self.padding}')")
+
+    def keras_shape(self, pool_size=None, strides="unchanged", padding=None) -> tuple[int, ...]:
+        layer = keras.layers.MaxPooling2D(
+            pool_size=pool_size or self.pool_size,
+            strides=self.strides if strides == "unchanged" else strides,
+            padding=padding or self.padding,
+        )
+        return tuple(int(d) for d in layer.compute_output_shape((None, *self.input_shape))[1:])
+
+    def _per_axis(self, formula) -> tuple[int, ...]:
+        k = _pair(self.pool_size)
+        s = _pair(self.strides if self.strides is not None else self.pool_size)
+        h, w, c = self.input_shape
+        return (formula(h, k[0], s[0]), formula(w, k[1], s[1]), c)
+
+    def mistakes(self) -> list[tuple[str, Callable[[], tuple[int, ...]]]]:
+        other = "same" if self.padding == "valid" else "valid"
+        k2 = _pair(self.pool_size)
+        s2 = _pair(self.strides if self.strides is not None else self.pool_size)
+        found = [
+            (f"you used the '{other}' formula for padding='{self.padding}'",
+             lambda: self.keras_shape(padding=other)),
+            ("the channels are missing: return (height, width, channels)",
+             lambda: self.keras_shape()[:2]),
+        ]
+        if s2 != (1, 1):
+            found.append((
+                "strides=None means strides = pool_size (Keras's convention), not 1"
+                if self.strides is None else "the stride was ignored",
+                lambda: self.keras_shape(strides=(1, 1)),
+            ))
+        if self.padding == "valid":
+            found += [
+                ("'valid' needs the +1: floor((n - k) / s) + 1 counts the first window too",
+                 lambda: self._per_axis(lambda n, k, s: (n - k) // s)),
+                ("'valid' rounds down: an incomplete window at the border is dropped, so use floor, not ceil",
+                 lambda: self._per_axis(lambda n, k, s: math.ceil((n - k) / s) + 1)),
+            ]
+        else:
+            found.append(("'same' rounds up: ceil(n / s), so a partial window at the border still counts",
+                          lambda: self._per_axis(lambda n, k, s: n // s)))
+        if k2[::-1] != k2 or s2[::-1] != s2:
+            found.append(("rows and columns swapped: pool_size[0] and strides[0] are along the height",
+                          lambda: self.keras_shape(pool_size=k2[::-1], strides=s2[::-1])))
+        return found
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+_SHAPE_CASES = (
+    ShapeCase((28, 28, 6), 2, None, "valid"),       # LeNet's subsampling: 28 -> 14
+    ShapeCase((55, 55, 96), 3, 2, "valid"),         # AlexNet's overlapping pool: 55 -> 27
+    ShapeCase((13, 13, 256), 3, 2, "valid"),        # AlexNet's last pool: 13 -> 6
+    ShapeCase((7, 7, 3), 2, None, "same"),          # odd size, 'same' rounds up: 7 -> 4
+    ShapeCase((32, 30, 3), (3, 2), (2, 1), "same"),
+    ShapeCase((5, 9, 1), (2, 3), (3, 2), "valid"),
+    ShapeCase((15, 15, 8), 2, 2, "valid"),          # odd size, 'valid' drops the border: 15 -> 7
+)
+
+
+def check_pool_output_shape(pool_output_shape: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
+    """``pool_output_shape(input_shape, pool_size, strides, padding)`` must equal Keras's
+    ``MaxPooling2D.compute_output_shape`` (without the batch axis)."""
+    rng = np.random.default_rng(seed)
+    cases = list(_SHAPE_CASES)
+    for _ in range(n_random):
+        h, w = (int(v) for v in rng.integers(3, 80, size=2))
+        k = (int(rng.integers(1, min(h, 5) + 1)), int(rng.integers(1, min(w, 5) + 1)))
+        s = None if rng.random() < 0.2 else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        cases.append(ShapeCase((h, w, int(rng.integers(1, 65))), k, s, str(rng.choice(PADDINGS))))
+    for case in cases:
+        got = pool_output_shape(case.input_shape, pool_size=case.pool_size, strides=case.strides,
+                                padding=case.padding)
+        expected = case.keras_shape()
+        if not isinstance(got, tuple | list) or not all(
+            isinstance(d, int | np.integer) for d in got
+        ):
+            raise CheckFailure(case.describe(), f"a tuple of ints like {expected}", repr(got),
+                               "return whole numbers: use // or math.floor/ceil, not /")
+        got = tuple(int(d) for d in got)
+        if got != expected:
+            cause = next((label for label, shape in case.mistakes() if shape() == got), None)
+            raise CheckFailure(case.describe(), _shape_text(expected), _shape_text(got), cause)
+    passed(f"pool_output_shape matches Keras's compute_output_shape on {len(cases)} cases")
+
+
+# -- the min-pooling layer ----------------------------------------------------------
+
+
+def check_min_pooling_layer(layer_class: type, *, seed: int | None = 0, n_random: int = 0) -> None:
+    """A Keras layer ``layer_class(pool_size, strides=None, padding='valid')`` computing min
+    pooling; compared with -MaxPooling2D(-x), used in a model, and saved/restored."""
+    if not (isinstance(layer_class, type) and issubclass(layer_class, keras.layers.Layer)):
+        raise CheckFailure("MinPooling2D", "a subclass of keras.layers.Layer", repr(layer_class))
+    rng = np.random.default_rng(seed)
+    cases = [PoolCase(shape, k, s, p, "min") for p in PADDINGS for shape, k, s in _TEMPLATES]
+    cases += _random_cases(rng, n_random, ("min",), PADDINGS)
+    for case in cases:
+        x = rng.standard_normal(case.shape).astype(np.float32)  # mixed signs: both negations matter
+        layer = layer_class(pool_size=case.pool_size, strides=case.strides, padding=case.padding)
+        what = case.describe().replace("pool2d(x", "MinPooling2D(...)(x").replace(", mode='min'", "")
+        got = keras.ops.convert_to_numpy(layer(x))
+        assert_matches(what, got, keras_pool(x, case.pool_size, case.strides, case.padding, "min"),
+                       case.mistakes(x))
+
+    model = keras.Sequential([keras.Input((8, 8, 2)), layer_class(pool_size=2)])
+    if tuple(model.output_shape) != (None, 4, 4, 2):
+        raise CheckFailure("MinPooling2D(pool_size=2) inside a keras.Sequential model on 8x8x2 inputs",
+                           "output shape (None, 4, 4, 2)", model.output_shape,
+                           "strides must default to the pool size and padding to 'valid'")
+
+    layer = layer_class(pool_size=(3, 2), strides=(1, 2), padding="same")
+    config = layer.get_config()
+    missing = [key for key in ("pool_size", "strides", "padding") if key not in config]
+    if missing:
+        raise CheckFailure("MinPooling2D.get_config()", "pool_size, strides and padding in the config",
+                           f"missing {missing}",
+                           "add them in get_config() so that Keras can save and reload the layer")
+    x = rng.standard_normal((1, 7, 6, 2)).astype(np.float32)
+    restored = layer_class.from_config(config)
+    assert_matches("MinPooling2D rebuilt from its get_config()",
+                   keras.ops.convert_to_numpy(restored(x)), keras.ops.convert_to_numpy(layer(x)))
+    passed(f"MinPooling2D matches -MaxPooling2D(-x) on {len(cases)} cases, works in a model, "
+           "and survives get_config/from_config")
+
+
+# -- translation invariance ----------------------------------------------------------
+
+
+def shift_right(images: np.ndarray, shift: int) -> np.ndarray:
+    """Move each (N, H, W) image ``shift`` pixels to the right, filling the left with zeros."""
+    shifted = np.zeros_like(images)
+    shifted[:, :, shift:] = images[:, :, : images.shape[2] - shift]
+    return shifted
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def keras_invariance_score(images, shift, pool_size, *, shifter=shift_right, stride=None,
+                           per_image=True) -> float:
+    """Mean cosine similarity of max-pooled images and max-pooled shifted images."""
+    images = np.asarray(images, dtype=np.float32)
+
+    def pooled(batch):
+        return keras_pool(batch[..., None], pool_size, stride or pool_size, "valid", "max")
+
+    a, b = pooled(images), pooled(shifter(images, shift))
+    if per_image:
+        return float(np.mean(_cosine(a, b)))
+    return float(_cosine(a.reshape(1, -1), b.reshape(1, -1))[0])
+
+
+def check_invariance_score(invariance_score: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    settings = [(1, 1), (1, 2), (2, 2), (3, 4), (2, 1), (0, 3)]
+    settings += [(int(rng.integers(0, 5)), int(rng.integers(1, 5))) for _ in range(n_random)]
+    images = rng.random((5, 16, 16)).astype(np.float32) * (rng.random((5, 16, 16)) < 0.3)
+    for shift, pool_size in settings:
+        what = f"invariance_score(images of shape {images.shape}, shift={shift}, pool_size={pool_size})"
+        got = invariance_score(images.copy(), shift, pool_size)
+        mistakes = [
+            ("np.roll wraps the right edge around to the left; shift with zeros instead",
+             lambda s=shift, k=pool_size: keras_invariance_score(
+                 images, s, k, shifter=lambda im, n: np.roll(im, n, axis=2))),
+            ("the images were shifted left (or down), not right",
+             lambda s=shift, k=pool_size: keras_invariance_score(
+                 images, s, k, shifter=lambda im, n: shift_right(im[:, :, ::-1], n)[:, :, ::-1])),
+            ("pooling windows must not overlap here: use stride = pool_size",
+             lambda s=shift, k=pool_size: keras_invariance_score(images, s, k, stride=1)),
+            ("take the cosine similarity per image, then the mean over images",
+             lambda s=shift, k=pool_size: keras_invariance_score(images, s, k, per_image=False)),
+        ]
+        if not np.isscalar(got) and np.ndim(got) != 0:
+            raise CheckFailure(what, "a single number", f"an array of shape {np.shape(got)}",
+                               "average the per-image similarities into one number")
+        assert_matches(what, as_array(what, got), keras_invariance_score(images, shift, pool_size),
+                       [(label, compute) for label, compute in mistakes], atol=1e-4)
+    passed(f"invariance_score matches the Keras-pooled reference on {len(settings)} settings")

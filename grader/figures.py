@@ -1,0 +1,76 @@
+"""Figures the notebooks share, so that a notebook cell says *what* to show, not how."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def show_pooling_windows(feature_map: np.ndarray, pooled: dict[str, np.ndarray], pool: int = 2):
+    """A small 2D feature map with its non-overlapping windows outlined, beside the
+    output of each pooling mode; the cell each of max and min picks is marked."""
+    modes = list(pooled)
+    fig, axes = plt.subplots(1, 1 + len(modes), figsize=(3.2 * (1 + len(modes)), 3.4))
+    lo, hi = float(feature_map.min()), float(feature_map.max())
+    ax = axes[0]
+    ax.imshow(feature_map, cmap="viridis", vmin=lo, vmax=hi)
+    h, w = feature_map.shape
+    for i in range(h):
+        for j in range(w):
+            ax.text(j, i, f"{feature_map[i, j]:g}", ha="center", va="center", color="w", fontsize=11)
+    for i in range(0, h - pool + 1, pool):
+        for j in range(0, w - pool + 1, pool):
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), pool, pool, fill=False, lw=3, ec="white"))
+            window = feature_map[i:i + pool, j:j + pool]
+            for mode, marker, colour in (("max", "^", "red"), ("min", "v", "cyan")):
+                if mode in pooled:
+                    picker = np.argmax if mode == "max" else np.argmin
+                    di, dj = np.unravel_index(picker(window), window.shape)
+                    ax.plot(j + dj + 0.3, i + di - 0.3, marker, color=colour, ms=9)
+    ax.set_title(f"input, {pool}x{pool} windows\n(\u25b2 max pick, \u25bc min pick)")
+    for ax, mode in zip(axes[1:], modes, strict=True):
+        out = pooled[mode]
+        ax.imshow(out, cmap="viridis", vmin=lo, vmax=hi)
+        for i in range(out.shape[0]):
+            for j in range(out.shape[1]):
+                ax.text(j, i, f"{out[i, j]:.3g}", ha="center", va="center", color="w", fontsize=12)
+        ax.set_title(f"{mode} pooling")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def show_images(rows: dict[str, list[np.ndarray]], titles: list[str] | None = None, cmap="gray"):
+    """A grid of images: one row per key (its label on the left), one column per image."""
+    labels = list(rows)
+    n_cols = max(len(images) for images in rows.values())
+    fig, axes = plt.subplots(len(labels), n_cols, figsize=(2.1 * n_cols, 2.1 * len(labels)), squeeze=False)
+    for r, label in enumerate(labels):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(rows[label]):
+                ax.imshow(rows[label][c], cmap=cmap)
+            if c == 0:
+                ax.set_ylabel(label)
+            if r == 0 and titles:
+                ax.set_title(titles[c])
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(x, curves: dict[str, list[float]], xlabel: str, ylabel: str, title: str = ""):
+    """One line per curve, sharing the x values."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, ys in curves.items():
+        ax.plot(x, ys, marker="o", label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
