@@ -1,0 +1,19 @@
+"""nbgrader's configuration for this course (read by every nbgrader command run here).
+
+nbgrader's own folder names are mapped onto ours: the instructors' sources live in
+solutions/, the generated student versions in notebooks/. One assignment per notebook:
+solutions/01_pooling/01_pooling.ipynb -> notebooks/01_pooling/01_pooling.ipynb.
+"""
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "cnn-course"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+
+# nbgrader's default is 30 s per cell. Importing TensorFlow alone takes several seconds on a
+# 2-core machine, and later notebooks train models in a cell, so allow 10 minutes a cell.
+c.Execute.timeout = 600
+
+# Student-facing stub left in place of every "### BEGIN SOLUTION ... ### END SOLUTION" block.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
