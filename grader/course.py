@@ -1,0 +1,118 @@
+"""An nbgrader course folder, and the nbgrader commands run on it.
+
+Our layout (nbgrader_config.py): solutions/ is nbgrader's source, notebooks/ its release;
+submitted/, autograded/, feedback/ and gradebook.db are nbgrader's own working state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class NbgraderError(RuntimeError):
+    """An nbgrader command failed; the message carries the end of its log."""
+
+
+@dataclass(frozen=True)
+class Grade:
+    student: str
+    assignment: str
+    notebook: str
+    grade_id: str
+    score: float
+    max_score: float
+
+
+class Course:
+    def __init__(self, root: Path | str = REPO_ROOT):
+        self.root = Path(root).resolve()
+
+    @classmethod
+    def scratch_copy(cls, source: Course, root: Path | str) -> Course:
+        """A fresh course folder holding ``source``'s solutions and nbgrader config only,
+        so that grading there never touches ``source``'s gradebook or submissions."""
+        root = Path(root)
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir(parents=True)
+        shutil.copytree(source.root / "solutions", root / "solutions",
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copy2(source.root / "nbgrader_config.py", root / "nbgrader_config.py")
+        return cls(root)
+
+    # -- folders ------------------------------------------------------------------
+    def assignments(self) -> list[str]:
+        return sorted(p.name for p in (self.root / "solutions").iterdir() if any(p.glob("*.ipynb")))
+
+    def solution_notebooks(self, assignment: str) -> list[Path]:
+        return sorted((self.root / "solutions" / assignment).glob("*.ipynb"))
+
+    def release_notebook(self, assignment: str, notebook: str) -> Path:
+        return self.root / "notebooks" / assignment / f"{notebook}.ipynb"
+
+    def submission_dir(self, student: str, assignment: str) -> Path:
+        return self.root / "submitted" / student / assignment
+
+    def feedback_file(self, student: str, assignment: str, notebook: str) -> Path:
+        return self.root / "feedback" / student / assignment / f"{notebook}.html"
+
+    # -- nbgrader steps -------------------------------------------------------------
+    def nbgrader(self, *args: str) -> str:
+        env = dict(os.environ)
+        # nbgrader runs helper programs (alembic) by name: make this interpreter's
+        # scripts findable even when the virtual environment is not activated.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *args],
+            cwd=self.root, env=env, capture_output=True, text=True,
+        )
+        log = result.stdout + result.stderr
+        if result.returncode != 0:
+            tail = "\n".join(log.splitlines()[-40:])
+            raise NbgraderError(f"nbgrader {' '.join(args)} failed in {self.root}:\n{tail}")
+        return log
+
+    def release(self, assignment: str) -> None:
+        self.nbgrader("generate_assignment", assignment, "--force")
+
+    def submit(self, student: str, assignment: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:
+        folder = self.submission_dir(student, assignment)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for name, notebook in notebooks.items():
+            nbformat.write(notebook, str(folder / f"{name}.ipynb"))
+
+    def autograde(self, assignment: str) -> None:
+        self.nbgrader("autograde", assignment, "--force")
+
+    def generate_feedback(self, assignment: str) -> None:
+        self.nbgrader("generate_feedback", assignment, "--force")
+
+    def export_csv(self, path: Path | str) -> Path:
+        path = Path(path).resolve()
+        self.nbgrader("export", f"--to={path}")
+        return path
+
+    def grades(self) -> list[Grade]:
+        """Every graded cell of every autograded submission, from the gradebook."""
+        from nbgrader.api import Gradebook
+
+        found = []
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
+            for assignment in gradebook.assignments:
+                for submission in gradebook.assignment_submissions(assignment.name):
+                    for notebook in submission.notebooks:
+                        for grade in notebook.grades:
+                            found.append(Grade(submission.student.id, assignment.name, notebook.name,
+                                               grade.name, float(grade.score), float(grade.max_score)))
+        return sorted(found, key=lambda g: (g.student, g.assignment, g.notebook, g.grade_id))

@@ -1,0 +1,42 @@
+"""Reading nbgrader cells out of notebooks: by grade_id, with or without solution markers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def read(path: Path | str) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def answer_cells(notebook) -> dict[str, nbformat.NotebookNode]:
+    """The cells a student writes in (nbgrader 'solution' cells), by grade_id."""
+    return {nbgrader_meta(c)["grade_id"]: c for c in notebook.cells if nbgrader_meta(c).get("solution")}
+
+
+def test_cells(notebook) -> dict[str, nbformat.NotebookNode]:
+    """The graded test cells, by grade_id."""
+    return {
+        nbgrader_meta(c)["grade_id"]: c
+        for c in notebook.cells
+        if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
+    }
+
+
+def without_markers(source: str) -> str:
+    """A solution cell's source as a student who solved it would write it."""
+    return "\n".join(
+        line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS
+    )
+
+
+def solution_code(notebook_path: Path | str, grade_id: str) -> str:
+    return without_markers(answer_cells(read(notebook_path))[grade_id].source)
