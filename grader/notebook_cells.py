@@ -22,7 +22,7 @@ def answer_cells(notebook) -> dict[str, nbformat.NotebookNode]:
     return {nbgrader_meta(c)["grade_id"]: c for c in notebook.cells if nbgrader_meta(c).get("solution")}
 
 
-def test_cells(notebook) -> dict[str, nbformat.NotebookNode]:
+def graded_cells(notebook) -> dict[str, nbformat.NotebookNode]:
     """The graded test cells, by grade_id."""
     return {
         nbgrader_meta(c)["grade_id"]: c

@@ -1,0 +1,78 @@
+"""The whole grading chain, as nbgrader's own docs course tests it: the solutions pass their
+tests, and fake students are released to, submit, get autograded, get feedback and are exported.
+
+Golden file: tests/golden/example_grades.csv holds every graded cell's expected score.
+After an intended change to the notebooks' points, rewrite it with
+``UPDATE_GOLDEN=1 pytest tests/test_grading_chain.py`` and review the diff.
+"""
+
+import csv
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from grader.course import Course
+from grader.demo import format_grades, grade_examples, load_students
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "example_grades.csv")
+COURSE = Course()
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("assignment", COURSE.assignments())
+def test_the_solutions_pass_all_their_visible_and_hidden_tests(assignment):
+    for path in COURSE.solution_notebooks(assignment):
+        notebook = nbformat.read(path, as_version=4)
+        NotebookClient(notebook, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+                  if o.output_type == "error"]
+        assert not errors
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    return grade_examples(COURSE, tmp_path_factory.mktemp("chain") / "course", say=lambda _: None)
+
+
+def test_the_example_students_get_exactly_the_golden_grades(graded):
+    rows = [{"student": g.student, "assignment": g.assignment, "grade_id": g.grade_id,
+             "score": f"{g.score:g}", "max_score": f"{g.max_score:g}"} for g in graded.grades()]
+    if os.environ.get("UPDATE_GOLDEN"):
+        with open(GOLDEN, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    with open(GOLDEN, newline="") as f:
+        assert rows == list(csv.DictReader(f)), "\n" + format_grades(graded.grades())
+
+
+def test_the_untouched_release_fails_every_test_and_the_reference_passes_every_test(graded):
+    for grade in graded.grades():
+        if grade.student == "untouched_release":
+            assert grade.score == 0, grade
+        if grade.student == "full_marks":
+            assert grade.score == grade.max_score, grade
+
+
+def test_the_exported_csv_totals_agree_with_the_gradebook(graded):
+    with open(graded.root / "grades.csv", newline="") as f:
+        exported = {(r["student_id"], r["assignment"]): (float(r["score"]), float(r["max_score"]))
+                    for r in csv.DictReader(f)}
+    totals = {}
+    for g in graded.grades():
+        score, max_score = totals.get((g.student, g.assignment), (0.0, 0.0))
+        totals[g.student, g.assignment] = (score + g.score, max_score + g.max_score)
+    assert exported == totals
+
+
+def test_every_student_gets_feedback_and_a_failure_explains_itself(graded):
+    for student in load_students():
+        for assignment in graded.assignments():
+            assert graded.feedback_file(student.id, assignment, assignment).exists()
+    feedback = graded.feedback_file("zero_padding_bug", "01_pooling", "01_pooling").read_text()
+    assert "likely cause: &#x27;same&#x27; padding was filled with zeros" in feedback or \
+        "likely cause: 'same' padding was filled with zeros" in feedback

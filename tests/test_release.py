@@ -1,0 +1,79 @@
+"""notebooks/ is exactly what nbgrader generates from solutions/, and both meet the course's standards."""
+
+import ast
+
+import pytest
+
+from grader.course import REPO_ROOT, Course
+from grader.notebook_cells import answer_cells, graded_cells, nbgrader_meta, read
+
+COURSE = Course()
+ASSIGNMENTS = COURSE.assignments()
+SOLUTIONS = [path for a in ASSIGNMENTS for path in COURSE.solution_notebooks(a)]
+RELEASES = sorted((REPO_ROOT / "notebooks").glob("*/*.ipynb"))
+
+
+def test_each_assignment_is_one_notebook_named_after_its_folder():
+    assert ASSIGNMENTS, "no assignments found in solutions/"
+    for assignment in ASSIGNMENTS:
+        assert [p.name for p in COURSE.solution_notebooks(assignment)] == [f"{assignment}.ipynb"]
+    assert [p.relative_to(REPO_ROOT / "notebooks") for p in RELEASES] == \
+        [p.relative_to(REPO_ROOT / "solutions") for p in SOLUTIONS]
+
+
+def test_regenerating_the_student_release_changes_nothing(tmp_path):
+    scratch = Course.scratch_copy(COURSE, tmp_path / "course")
+    for assignment in ASSIGNMENTS:
+        scratch.release(assignment)
+        for solution in COURSE.solution_notebooks(assignment):
+            fresh = scratch.release_notebook(assignment, solution.stem).read_bytes()
+            committed = COURSE.release_notebook(assignment, solution.stem).read_bytes()
+            assert fresh == committed, (
+                f"notebooks/{assignment}/{solution.name} is not what solutions/ generates: "
+                f"run `grader release {assignment}` and commit the result (never edit notebooks/ by hand)"
+            )
+
+
+@pytest.mark.parametrize("path", SOLUTIONS + RELEASES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_notebooks_are_stored_without_outputs(path):
+    for cell in read(path).cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"cell {cell.id} has outputs"
+
+
+def imports_anything(source: str) -> bool:
+    return any(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.walk(ast.parse(source)))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
+def test_each_notebook_has_one_read_only_setup_cell_that_does_all_the_imports(path):
+    code = [c for c in read(path).cells if c.cell_type == "code"]
+    importing = [c for c in code if imports_anything(c.source)]
+    assert importing == [code[0]], "imports belong in the first code cell only"
+    assert nbgrader_meta(code[0]) == {**nbgrader_meta(code[0]), "grade_id": "setup", "locked": True}
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
+def test_each_notebook_ends_with_summary_and_exercises(path):
+    headings = [line for c in read(path).cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    assert headings[-2:] == ["## Summary", "## Exercises"]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
+def test_every_answer_has_a_graded_test_with_hidden_cases(path):
+    notebook = read(path)
+    tests = graded_cells(notebook)
+    assert answer_cells(notebook) and tests
+    for grade_id, cell in tests.items():
+        assert "### BEGIN HIDDEN TESTS" in cell.source, f"{grade_id} has no hidden tests"
+        assert nbgrader_meta(cell)["points"] > 0
+
+
+@pytest.mark.parametrize("path", RELEASES, ids=lambda p: p.parent.name)
+def test_the_release_contains_no_solutions_and_no_hidden_tests(path):
+    text = path.read_text()
+    for secret in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "seed=None"):
+        assert secret not in text
+    for grade_id, cell in answer_cells(read(path)).items():
+        assert "raise NotImplementedError()" in cell.source, grade_id
