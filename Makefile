@@ -27,7 +27,7 @@ release: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check grader tests bench
+	$(BIN)/ruff format --check grader tests
 
 clean:
 	rm -rf build gradebook.db submitted autograded feedback grades.csv

@@ -13,14 +13,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    release = commands.add_parser("release", help="regenerate notebooks/ (student versions) from solutions/")
+    release = commands.add_parser(
+        "release", help="regenerate notebooks/ (student versions) from solutions/"
+    )
     release.add_argument("assignments", nargs="*", help="e.g. 01_pooling (default: all)")
 
     demo = commands.add_parser(
-        "demo", help="build the student release, autograde the example submissions, print the grades"
+        "demo",
+        help="build the student release, autograde the example submissions, print the grades",
     )
-    demo.add_argument("--workdir", type=Path, default=None,
-                      help="scratch course folder for the example grading (default: build/demo)")
+    demo.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="scratch course folder for the example grading (default: build/demo)",
+    )
 
     args = parser.parse_args(argv)
     try:

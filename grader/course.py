@@ -44,8 +44,11 @@ class Course:
         if root.exists():
             shutil.rmtree(root)
         root.mkdir(parents=True)
-        shutil.copytree(source.root / "solutions", root / "solutions",
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(
+            source.root / "solutions",
+            root / "solutions",
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
         shutil.copy2(source.root / "nbgrader_config.py", root / "nbgrader_config.py")
         return cls(root)
 
@@ -73,7 +76,10 @@ class Course:
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         result = subprocess.run(
             [sys.executable, "-m", "nbgrader", *args],
-            cwd=self.root, env=env, capture_output=True, text=True,
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         log = result.stdout + result.stderr
         if result.returncode != 0:
@@ -84,7 +90,9 @@ class Course:
     def release(self, assignment: str) -> None:
         self.nbgrader("generate_assignment", assignment, "--force")
 
-    def submit(self, student: str, assignment: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:
+    def submit(
+        self, student: str, assignment: str, notebooks: dict[str, nbformat.NotebookNode]
+    ) -> None:
         folder = self.submission_dir(student, assignment)
         if folder.exists():
             shutil.rmtree(folder)
@@ -113,6 +121,14 @@ class Course:
                 for submission in gradebook.assignment_submissions(assignment.name):
                     for notebook in submission.notebooks:
                         for grade in notebook.grades:
-                            found.append(Grade(submission.student.id, assignment.name, notebook.name,
-                                               grade.name, float(grade.score), float(grade.max_score)))
+                            found.append(
+                                Grade(
+                                    submission.student.id,
+                                    assignment.name,
+                                    notebook.name,
+                                    grade.name,
+                                    float(grade.score),
+                                    float(grade.max_score),
+                                )
+                            )
         return sorted(found, key=lambda g: (g.student, g.assignment, g.notebook, g.grade_id))

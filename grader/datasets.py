@@ -101,7 +101,9 @@ class DataStore:
                     raise DatasetError(f"{path} lacks the arrays {missing}.")
                 return {key: archive[key] for key in SPLIT_KEYS}
         except (zipfile.BadZipFile, ValueError, OSError) as error:
-            raise DatasetError(f"{path} matches its checksum but cannot be read: {error}") from error
+            raise DatasetError(
+                f"{path} matches its checksum but cannot be read: {error}"
+            ) from error
 
     # -- internals --------------------------------------------------------------
     def _entry(self, name: str) -> dict:
@@ -277,9 +279,7 @@ def load_cifar10(
     """
     store = DataStore(data_dir)
     if variant == "auto":
-        variant = next(
-            (v for v in ("original", "jpeg") if store.has(CIFAR10_FILES[v])), "original"
-        )
+        variant = next((v for v in ("original", "jpeg") if store.has(CIFAR10_FILES[v])), "original")
         if variant == "jpeg":
             warnings.warn(
                 "Using data/cifar10_jpeg.npz: complete CIFAR-10, but 92% of its images went "
@@ -288,7 +288,9 @@ def load_cifar10(
                 stacklevel=2,
             )
     if variant not in CIFAR10_FILES:
-        raise ValueError(f"variant must be 'auto' or one of {sorted(CIFAR10_FILES)}, not {variant!r}")
+        raise ValueError(
+            f"variant must be 'auto' or one of {sorted(CIFAR10_FILES)}, not {variant!r}"
+        )
     name = CIFAR10_FILES[variant]
     arrays = store.arrays(name, download=download)
     _check_images(arrays, (32, 32, 3), name)

@@ -48,7 +48,9 @@ def load_students(path: Path = EXAMPLES_DIR / "students.json") -> list[ExampleSt
     ]
 
 
-def build_submission(course: Course, student: ExampleStudent, assignment: str) -> dict[str, nbformat.NotebookNode]:
+def build_submission(
+    course: Course, student: ExampleStudent, assignment: str
+) -> dict[str, nbformat.NotebookNode]:
     """The student's notebooks for ``assignment``: the release with their answers filled in."""
     overrides = student.overrides.get(assignment, {})
     notebooks = {}
@@ -81,7 +83,9 @@ def grade_examples(
             course.submit(student.id, assignment, build_submission(course, student, assignment))
         started = time.perf_counter()
         course.autograde(assignment)
-        say(f"  autograded {assignment} for {len(students)} students in {time.perf_counter() - started:.0f} s")
+        say(
+            f"  autograded {assignment} for {len(students)} students in {time.perf_counter() - started:.0f} s"
+        )
         course.generate_feedback(assignment)
     course.export_csv(course.root / "grades.csv")
     return course
@@ -98,15 +102,16 @@ def format_grades(grades: list[Grade]) -> str:
     width = max(len("student"), *(len(s) for s in students))
     lines = ["student".ljust(width) + "".join(f"  {a:>14}" for a in assignments)]
     for student in students:
-        cells = "".join(
-            f"  {_score(*totals[student, a]):>14}" for a in assignments
-        )
+        cells = "".join(f"  {_score(*totals[student, a]):>14}" for a in assignments)
         lines.append(student.ljust(width) + cells)
     lost = [g for g in grades if g.score < g.max_score]
     if lost:
         lines.append("")
         lines.append("points lost:")
-        lines += [f"  {g.student}: {g.assignment}/{g.grade_id} {_score(g.score, g.max_score)}" for g in lost]
+        lines += [
+            f"  {g.student}: {g.assignment}/{g.grade_id} {_score(g.score, g.max_score)}"
+            for g in lost
+        ]
     return "\n".join(lines)
 
 

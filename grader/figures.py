@@ -17,11 +17,15 @@ def show_pooling_windows(feature_map: np.ndarray, pooled: dict[str, np.ndarray],
     h, w = feature_map.shape
     for i in range(h):
         for j in range(w):
-            ax.text(j, i, f"{feature_map[i, j]:g}", ha="center", va="center", color="w", fontsize=11)
+            ax.text(
+                j, i, f"{feature_map[i, j]:g}", ha="center", va="center", color="w", fontsize=11
+            )
     for i in range(0, h - pool + 1, pool):
         for j in range(0, w - pool + 1, pool):
-            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), pool, pool, fill=False, lw=3, ec="white"))
-            window = feature_map[i:i + pool, j:j + pool]
+            ax.add_patch(
+                plt.Rectangle((j - 0.5, i - 0.5), pool, pool, fill=False, lw=3, ec="white")
+            )
+            window = feature_map[i : i + pool, j : j + pool]
             for mode, marker, colour in (("max", "^", "red"), ("min", "v", "cyan")):
                 if mode in pooled:
                     picker = np.argmax if mode == "max" else np.argmin
@@ -46,7 +50,9 @@ def show_images(rows: dict[str, list[np.ndarray]], titles: list[str] | None = No
     """A grid of images: one row per key (its label on the left), one column per image."""
     labels = list(rows)
     n_cols = max(len(images) for images in rows.values())
-    fig, axes = plt.subplots(len(labels), n_cols, figsize=(2.1 * n_cols, 2.1 * len(labels)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(labels), n_cols, figsize=(2.1 * n_cols, 2.1 * len(labels)), squeeze=False
+    )
     for r, label in enumerate(labels):
         for c in range(n_cols):
             ax = axes[r][c]

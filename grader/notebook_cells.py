@@ -19,7 +19,9 @@ def nbgrader_meta(cell) -> dict:
 
 def answer_cells(notebook) -> dict[str, nbformat.NotebookNode]:
     """The cells a student writes in (nbgrader 'solution' cells), by grade_id."""
-    return {nbgrader_meta(c)["grade_id"]: c for c in notebook.cells if nbgrader_meta(c).get("solution")}
+    return {
+        nbgrader_meta(c)["grade_id"]: c for c in notebook.cells if nbgrader_meta(c).get("solution")
+    }
 
 
 def graded_cells(notebook) -> dict[str, nbformat.NotebookNode]:
@@ -33,9 +35,7 @@ def graded_cells(notebook) -> dict[str, nbformat.NotebookNode]:
 
 def without_markers(source: str) -> str:
     """A solution cell's source as a student who solved it would write it."""
-    return "\n".join(
-        line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS
-    )
+    return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
 
 
 def solution_code(notebook_path: Path | str, grade_id: str) -> str:

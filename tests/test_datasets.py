@@ -49,7 +49,9 @@ def test_a_good_file_loads_as_keras_datasets_would_return_it(mnist_file, monkeyp
     np.testing.assert_array_equal(y_test, arrays["y_test"])
 
 
-def test_a_corrupt_file_is_an_error_naming_the_file_and_the_expected_checksum(mnist_file, monkeypatch):
+def test_a_corrupt_file_is_an_error_naming_the_file_and_the_expected_checksum(
+    mnist_file, monkeypatch
+):
     folder, registry, _ = mnist_file
     use_registry(monkeypatch, registry)
     expected = next(iter(registry["mnist.npz"]["sha256"]))
@@ -72,8 +74,16 @@ def test_a_truncated_file_is_an_error_too(mnist_file, monkeypatch):
 
 
 def test_a_missing_file_offline_says_which_file_to_put_where(tmp_path, monkeypatch):
-    registry = {"mnist.npz": {"sha256": {}, "download": {
-        "url": (tmp_path / "no-such-server" / "mnist.npz").as_uri(), "sha256": "0" * 64, "convert": "npz"}}}
+    registry = {
+        "mnist.npz": {
+            "sha256": {},
+            "download": {
+                "url": (tmp_path / "no-such-server" / "mnist.npz").as_uri(),
+                "sha256": "0" * 64,
+                "convert": "npz",
+            },
+        }
+    }
     use_registry(monkeypatch, registry)
     with pytest.raises(DatasetError) as error:
         load_mnist(tmp_path / "data")
@@ -84,7 +94,9 @@ def test_a_missing_file_offline_says_which_file_to_put_where(tmp_path, monkeypat
 
 
 def test_a_missing_file_without_a_download_is_a_clear_error(tmp_path, monkeypatch):
-    use_registry(monkeypatch, {"cifar10_jpeg.npz": {"sha256": {}, "how_to_get": "Ask the course team."}})
+    use_registry(
+        monkeypatch, {"cifar10_jpeg.npz": {"sha256": {}, "how_to_get": "Ask the course team."}}
+    )
     with pytest.raises(DatasetError, match=r"cifar10_jpeg\.npz is missing\. Ask the course team\."):
         load_cifar10("jpeg", tmp_path)
 
@@ -94,8 +106,19 @@ def test_a_missing_file_is_downloaded_verified_and_kept(tmp_path, monkeypatch):
     mirror.mkdir()
     arrays = write_npz(mirror / "mnist.npz")
     digest = sha256(mirror / "mnist.npz")
-    use_registry(monkeypatch, {"mnist.npz": {"sha256": {digest: "official"}, "download": {
-        "url": (mirror / "mnist.npz").as_uri(), "sha256": digest, "convert": "npz"}}})
+    use_registry(
+        monkeypatch,
+        {
+            "mnist.npz": {
+                "sha256": {digest: "official"},
+                "download": {
+                    "url": (mirror / "mnist.npz").as_uri(),
+                    "sha256": digest,
+                    "convert": "npz",
+                },
+            }
+        },
+    )
     data = tmp_path / "data"
     (x_train, _), _ = load_mnist(data)
     np.testing.assert_array_equal(x_train, arrays["x_train"])
@@ -108,16 +131,38 @@ def test_a_download_with_the_wrong_checksum_saves_nothing(tmp_path, monkeypatch)
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     write_npz(mirror / "mnist.npz")
-    use_registry(monkeypatch, {"mnist.npz": {"sha256": {}, "download": {
-        "url": (mirror / "mnist.npz").as_uri(), "sha256": "f" * 64, "convert": "npz"}}})
+    use_registry(
+        monkeypatch,
+        {
+            "mnist.npz": {
+                "sha256": {},
+                "download": {
+                    "url": (mirror / "mnist.npz").as_uri(),
+                    "sha256": "f" * 64,
+                    "convert": "npz",
+                },
+            }
+        },
+    )
     with pytest.raises(DatasetError, match="not the official"):
         load_mnist(tmp_path / "data")
     assert list((tmp_path / "data").iterdir()) == []
 
 
 def test_an_interrupted_download_leaves_no_half_file(tmp_path, monkeypatch):
-    use_registry(monkeypatch, {"mnist.npz": {"sha256": {}, "download": {
-        "url": "https://example.invalid/mnist.npz", "sha256": "0" * 64, "convert": "npz"}}})
+    use_registry(
+        monkeypatch,
+        {
+            "mnist.npz": {
+                "sha256": {},
+                "download": {
+                    "url": "https://example.invalid/mnist.npz",
+                    "sha256": "0" * 64,
+                    "convert": "npz",
+                },
+            }
+        },
+    )
 
     class BrokenConnection:
         def __enter__(self):
@@ -140,8 +185,10 @@ def cifar_tarball(path, per_batch=3, n_test=2, seed=0):
     rng = np.random.default_rng(seed)
     batches = {}
     for name, n in [*((f"data_batch_{i}", per_batch) for i in range(1, 6)), ("test_batch", n_test)]:
-        batches[name] = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                         b"labels": [int(v) for v in rng.integers(0, 10, n)]}
+        batches[name] = {
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"labels": [int(v) for v in rng.integers(0, 10, n)],
+        }
     with tarfile.open(path, "w:gz") as tar:
         for name, batch in batches.items():
             payload = pickle.dumps(batch)
@@ -151,27 +198,49 @@ def cifar_tarball(path, per_batch=3, n_test=2, seed=0):
     return batches
 
 
-def test_cifar10_is_downloaded_from_the_official_archive_and_converted_to_keras_layout(tmp_path, monkeypatch):
+def test_cifar10_is_downloaded_from_the_official_archive_and_converted_to_keras_layout(
+    tmp_path, monkeypatch
+):
     archive = tmp_path / "cifar-10-python.tar.gz"
     batches = cifar_tarball(archive)
-    use_registry(monkeypatch, {"cifar10.npz": {"sha256": {}, "download": {
-        "url": archive.as_uri(), "sha256": sha256(archive), "convert": "cifar10-python-tarball"}}})
+    use_registry(
+        monkeypatch,
+        {
+            "cifar10.npz": {
+                "sha256": {},
+                "download": {
+                    "url": archive.as_uri(),
+                    "sha256": sha256(archive),
+                    "convert": "cifar10-python-tarball",
+                },
+            }
+        },
+    )
     (x_train, y_train), (x_test, y_test) = load_cifar10("original", tmp_path / "data")
-    assert x_train.shape == (15, 32, 32, 3) and y_train.shape == (15, 1) and x_test.shape == (2, 32, 32, 3)
+    assert (
+        x_train.shape == (15, 32, 32, 3)
+        and y_train.shape == (15, 1)
+        and x_test.shape == (2, 32, 32, 3)
+    )
     first = batches["data_batch_1"][b"data"][0]
     # Official rows are 1024 red, then 1024 green, then 1024 blue values; Keras returns HWC.
     np.testing.assert_array_equal(x_train[0, :, :, 0].ravel(), first[:1024])
     np.testing.assert_array_equal(x_train[0, :, :, 2].ravel(), first[2048:])
     assert y_test.ravel().tolist() == batches["test_batch"][b"labels"]
-    load_cifar10("original", tmp_path / "data")  # the cached conversion verifies against its sidecar
+    load_cifar10(
+        "original", tmp_path / "data"
+    )  # the cached conversion verifies against its sidecar
 
 
 def test_auto_prefers_the_original_cifar10_then_the_jpeg_copy_with_a_warning(tmp_path, monkeypatch):
     write_npz(tmp_path / "cifar10_jpeg.npz", image_shape=(32, 32, 3))
-    use_registry(monkeypatch, {
-        "cifar10_jpeg.npz": {"sha256": {sha256(tmp_path / "cifar10_jpeg.npz"): "jpeg copy"}},
-        "cifar10.npz": {"sha256": {}},
-    })
+    use_registry(
+        monkeypatch,
+        {
+            "cifar10_jpeg.npz": {"sha256": {sha256(tmp_path / "cifar10_jpeg.npz"): "jpeg copy"}},
+            "cifar10.npz": {"sha256": {}},
+        },
+    )
     with pytest.warns(UserWarning, match="JPEG"):
         (x_train, y_train), _ = load_cifar10(data_dir=tmp_path)
     assert x_train.shape[1:] == (32, 32, 3) and y_train.shape == (6, 1)

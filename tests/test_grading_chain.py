@@ -26,10 +26,19 @@ pytestmark = pytest.mark.slow
 def test_the_solutions_pass_all_their_visible_and_hidden_tests(assignment):
     for path in COURSE.solution_notebooks(assignment):
         notebook = nbformat.read(path, as_version=4)
-        NotebookClient(notebook, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
-                  if o.output_type == "error"]
+        NotebookClient(
+            notebook,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
+        errors = [
+            o
+            for c in notebook.cells
+            if c.cell_type == "code"
+            for o in c.outputs
+            if o.output_type == "error"
+        ]
         assert not errors
 
 
@@ -39,8 +48,16 @@ def graded(tmp_path_factory):
 
 
 def test_the_example_students_get_exactly_the_golden_grades(graded):
-    rows = [{"student": g.student, "assignment": g.assignment, "grade_id": g.grade_id,
-             "score": f"{g.score:g}", "max_score": f"{g.max_score:g}"} for g in graded.grades()]
+    rows = [
+        {
+            "student": g.student,
+            "assignment": g.assignment,
+            "grade_id": g.grade_id,
+            "score": f"{g.score:g}",
+            "max_score": f"{g.max_score:g}",
+        }
+        for g in graded.grades()
+    ]
     if os.environ.get("UPDATE_GOLDEN"):
         with open(GOLDEN, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -60,8 +77,10 @@ def test_the_untouched_release_fails_every_test_and_the_reference_passes_every_t
 
 def test_the_exported_csv_totals_agree_with_the_gradebook(graded):
     with open(graded.root / "grades.csv", newline="") as f:
-        exported = {(r["student_id"], r["assignment"]): (float(r["score"]), float(r["max_score"]))
-                    for r in csv.DictReader(f)}
+        exported = {
+            (r["student_id"], r["assignment"]): (float(r["score"]), float(r["max_score"]))
+            for r in csv.DictReader(f)
+        }
     totals = {}
     for g in graded.grades():
         score, max_score = totals.get((g.student, g.assignment), (0.0, 0.0))
@@ -74,5 +93,7 @@ def test_every_student_gets_feedback_and_a_failure_explains_itself(graded):
         for assignment in graded.assignments():
             assert graded.feedback_file(student.id, assignment, assignment).exists()
     feedback = graded.feedback_file("zero_padding_bug", "01_pooling", "01_pooling").read_text()
-    assert "likely cause: &#x27;same&#x27; padding was filled with zeros" in feedback or \
-        "likely cause: 'same' padding was filled with zeros" in feedback
+    assert (
+        "likely cause: &#x27;same&#x27; padding was filled with zeros" in feedback
+        or "likely cause: 'same' padding was filled with zeros" in feedback
+    )

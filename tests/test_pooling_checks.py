@@ -39,7 +39,10 @@ def test_the_mistake_machinery_reproduces_keras_same_padding():
         pads = (check.tensorflow_same_padding(6, 4, 1), check.tensorflow_same_padding(7, 3, 2))
         np.testing.assert_allclose(
             check._pool_padded(x, (4, 3), (1, 2), pads, mode, "ignore"),
-            check.keras_pool(x, (4, 3), (1, 2), "same", mode), rtol=1e-6, atol=1e-6)
+            check.keras_pool(x, (4, 3), (1, 2), "same", mode),
+            rtol=1e-6,
+            atol=1e-6,
+        )
 
 
 # -- pool2d: each wrong implementation fails, with its cause named ------------------------
@@ -47,10 +50,12 @@ def test_the_mistake_machinery_reproduces_keras_same_padding():
 
 def variant(reference, **forced):
     """The reference pool2d with some arguments overridden: a student who ignores one."""
+
     def pool2d(x, pool_size, strides=None, mode="max", padding="valid"):
         arguments = dict(pool_size=pool_size, strides=strides, mode=mode, padding=padding)
         arguments.update({k: (v(arguments) if callable(v) else v) for k, v in forced.items()})
         return reference(x, **arguments)
+
     return pool2d
 
 
@@ -59,16 +64,22 @@ def zero_padded_same(reference):
         if padding == "same":
             k = (pool_size,) * 2 if isinstance(pool_size, int) else pool_size
             s = k if strides is None else ((strides,) * 2 if isinstance(strides, int) else strides)
-            pads = [check.tensorflow_same_padding(n, kk, ss) for n, kk, ss in zip(x.shape[1:3], k, s)]
+            pads = [
+                check.tensorflow_same_padding(n, kk, ss)
+                for n, kk, ss in zip(x.shape[1:3], k, s, strict=True)
+            ]
             x, padding = np.pad(x, ((0, 0), *pads, (0, 0))), "valid"
         return reference(x, pool_size, strides, mode, padding)
+
     return pool2d
 
 
 def extra_padding_on_top(x, pool_size, strides=None, mode="max", padding="valid"):
     """Symmetric-framework habit: the odd padding row goes on top/left."""
     kh, kw = (pool_size,) * 2 if isinstance(pool_size, int) else pool_size
-    sh, sw = (kh, kw) if strides is None else ((strides,) * 2 if isinstance(strides, int) else strides)
+    sh, sw = (
+        (kh, kw) if strides is None else ((strides,) * 2 if isinstance(strides, int) else strides)
+    )
     if padding == "same":
         fill = {"max": -np.inf, "min": np.inf}.get(mode, np.nan)
         rows = check.tensorflow_same_padding(x.shape[1], kh, sh)[::-1]
@@ -76,8 +87,19 @@ def extra_padding_on_top(x, pool_size, strides=None, mode="max", padding="valid"
         x = np.pad(x, ((0, 0), rows, cols, (0, 0)), constant_values=fill)
     out_h, out_w = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
     reduce = {"max": np.max, "min": np.min, "avg": np.nanmean}[mode]
-    return np.stack([np.stack([reduce(x[:, i * sh:i * sh + kh, j * sw:j * sw + kw], axis=(1, 2))
-                               for j in range(out_w)], axis=1) for i in range(out_h)], axis=1)
+    return np.stack(
+        [
+            np.stack(
+                [
+                    reduce(x[:, i * sh : i * sh + kh, j * sw : j * sw + kw], axis=(1, 2))
+                    for j in range(out_w)
+                ],
+                axis=1,
+            )
+            for i in range(out_h)
+        ],
+        axis=1,
+    )
 
 
 def with_keras(x, pool_size, strides=None, mode="max", padding="valid"):
@@ -90,22 +112,65 @@ def modifies_its_input(x, pool_size, strides=None, mode="max", padding="valid"):
     return x
 
 
-@pytest.mark.parametrize("make_wrong, settings, cause", [
-    (lambda ref: variant(ref, strides=1), {}, "the stride was ignored"),
-    (lambda ref: variant(ref, strides=lambda a: a["strides"] or 1), {}, "strides=None must default to the pool size"),
-    (lambda ref: variant(ref, padding="valid"), dict(paddings=("same",)), "padding='same' was ignored"),
-    (lambda ref: variant(ref, mode=lambda a: "max" if a["mode"] == "min" else a["mode"]),
-     dict(modes=("min",)), "you computed max pooling, not min pooling"),
-    (lambda ref: variant(ref, mode="max"), dict(modes=("avg",)), "you computed max pooling, not avg pooling"),
-    (lambda ref: variant(ref, pool_size=lambda a: a["pool_size"][::-1] if isinstance(a["pool_size"], tuple)
-                         else a["pool_size"], strides=lambda a: a["strides"][::-1]
-                         if isinstance(a["strides"], tuple) else a["strides"]), {}, "rows and columns swapped"),
-    (zero_padded_same, dict(modes=("max",), paddings=("same",)), "'same' padding was filled with zeros"),
-    (zero_padded_same, dict(modes=("avg",), paddings=("same",)), "padded zeros were counted in the mean"),
-    (zero_padded_same, dict(modes=("min",), paddings=("same",)), "'same' padding was filled with zeros: min"),
-    (lambda ref: extra_padding_on_top, dict(modes=("max",), paddings=("same",)),
-     "the odd padding row/column went to the top/left"),
-])
+@pytest.mark.parametrize(
+    "make_wrong, settings, cause",
+    [
+        (lambda ref: variant(ref, strides=1), {}, "the stride was ignored"),
+        (
+            lambda ref: variant(ref, strides=lambda a: a["strides"] or 1),
+            {},
+            "strides=None must default to the pool size",
+        ),
+        (
+            lambda ref: variant(ref, padding="valid"),
+            dict(paddings=("same",)),
+            "padding='same' was ignored",
+        ),
+        (
+            lambda ref: variant(ref, mode=lambda a: "max" if a["mode"] == "min" else a["mode"]),
+            dict(modes=("min",)),
+            "you computed max pooling, not min pooling",
+        ),
+        (
+            lambda ref: variant(ref, mode="max"),
+            dict(modes=("avg",)),
+            "you computed max pooling, not avg pooling",
+        ),
+        (
+            lambda ref: variant(
+                ref,
+                pool_size=lambda a: (
+                    a["pool_size"][::-1] if isinstance(a["pool_size"], tuple) else a["pool_size"]
+                ),
+                strides=lambda a: (
+                    a["strides"][::-1] if isinstance(a["strides"], tuple) else a["strides"]
+                ),
+            ),
+            {},
+            "rows and columns swapped",
+        ),
+        (
+            zero_padded_same,
+            dict(modes=("max",), paddings=("same",)),
+            "'same' padding was filled with zeros",
+        ),
+        (
+            zero_padded_same,
+            dict(modes=("avg",), paddings=("same",)),
+            "padded zeros were counted in the mean",
+        ),
+        (
+            zero_padded_same,
+            dict(modes=("min",), paddings=("same",)),
+            "'same' padding was filled with zeros: min",
+        ),
+        (
+            lambda ref: extra_padding_on_top,
+            dict(modes=("max",), paddings=("same",)),
+            "the odd padding row/column went to the top/left",
+        ),
+    ],
+)
 def test_pool2d_check_names_the_mistake(pooling_reference, make_wrong, settings, cause):
     wrong = make_wrong(pooling_reference["pool2d"])
     with pytest.raises(CheckFailure) as failure:
@@ -128,8 +193,11 @@ def test_a_failure_reads_as_expected_got_and_likely_cause(pooling_reference):
         check.check_pool2d(variant(pooling_reference["pool2d"], strides=1))
     lines = str(failure.value).splitlines()
     assert lines[0].startswith("pool2d(x of shape (1, 4, 4, 1), pool_size=(2, 2), strides=(2, 2)")
-    assert lines[1:] == ["  expected: (1, 2, 2, 1)", "  got:      (1, 3, 3, 1)",
-                         "  likely cause: the stride was ignored: the window moved 1 pixel at a time instead of (2, 2)"]
+    assert lines[1:] == [
+        "  expected: (1, 2, 2, 1)",
+        "  got:      (1, 3, 3, 1)",
+        "  likely cause: the stride was ignored: the window moved 1 pixel at a time instead of (2, 2)",
+    ]
 
 
 # -- output shapes -----------------------------------------------------------------------
@@ -144,6 +212,7 @@ def shape_formula(valid, same, strides_default="pool"):
         sh, sw = (strides,) * 2 if isinstance(strides, int) else strides
         formula = valid if padding == "valid" else same
         return (formula(h, kh, sh), formula(w, kw, sw), c)
+
     return pool_output_shape
 
 
@@ -155,16 +224,31 @@ def same_formula(n, k, s):
     return math.ceil(n / s)
 
 
-@pytest.mark.parametrize("wrong, cause", [
-    (shape_formula(lambda n, k, s: (n - k) // s, same_formula), "'valid' needs the +1"),
-    (shape_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same_formula), "'valid' rounds down"),
-    (shape_formula(valid_formula, lambda n, k, s: n // s), "'same' rounds up"),
-    (shape_formula(valid_formula, valid_formula), "you used the 'valid' formula for padding='same'"),
-    (shape_formula(valid_formula, same_formula, strides_default="one"), "strides=None means strides = pool_size"),
-    (lambda shape, pool_size, strides=None, padding="valid":
-        shape_formula(valid_formula, same_formula)(shape, pool_size, strides, padding)[:2],
-     "the channels are missing"),
-])
+@pytest.mark.parametrize(
+    "wrong, cause",
+    [
+        (shape_formula(lambda n, k, s: (n - k) // s, same_formula), "'valid' needs the +1"),
+        (
+            shape_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same_formula),
+            "'valid' rounds down",
+        ),
+        (shape_formula(valid_formula, lambda n, k, s: n // s), "'same' rounds up"),
+        (
+            shape_formula(valid_formula, valid_formula),
+            "you used the 'valid' formula for padding='same'",
+        ),
+        (
+            shape_formula(valid_formula, same_formula, strides_default="one"),
+            "strides=None means strides = pool_size",
+        ),
+        (
+            lambda shape, pool_size, strides=None, padding="valid": shape_formula(
+                valid_formula, same_formula
+            )(shape, pool_size, strides, padding)[:2],
+            "the channels are missing",
+        ),
+    ],
+)
 def test_output_shape_check_names_the_mistake(wrong, cause):
     with pytest.raises(CheckFailure) as failure:
         check.check_pool_output_shape(wrong)
@@ -173,14 +257,21 @@ def test_output_shape_check_names_the_mistake(wrong, cause):
 
 def test_output_shape_check_reports_shapes_as_height_x_width_x_channels():
     with pytest.raises(CheckFailure) as failure:
-        check.check_pool_output_shape(shape_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same_formula))
+        check.check_pool_output_shape(
+            shape_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same_formula)
+        )
     assert "expected: 7x7x8" in str(failure.value) and "got:      8x8x8" in str(failure.value)
 
 
 def test_output_shape_check_asks_for_whole_numbers():
     with pytest.raises(CheckFailure, match="return whole numbers"):
-        check.check_pool_output_shape(lambda shape, pool_size, strides=None, padding="valid":
-                                      ((shape[0] - 2) / 2 + 1, (shape[1] - 2) / 2 + 1, shape[2]))
+        check.check_pool_output_shape(
+            lambda shape, pool_size, strides=None, padding="valid": (
+                (shape[0] - 2) / 2 + 1,
+                (shape[1] - 2) / 2 + 1,
+                shape[2],
+            )
+        )
 
 
 # -- the min-pooling layer ----------------------------------------------------------------
@@ -202,14 +293,18 @@ def min_layer(call, config=True):
         def get_config(self):
             extra = {"pool_size": self.pool_size, "strides": self.strides, "padding": self.padding}
             return {**super().get_config(), **(extra if config else {})}
+
     return MinPooling2D
 
 
-@pytest.mark.parametrize("layer, cause", [
-    (min_layer(lambda pool, x: pool(x)), "you computed max pooling, not min pooling"),
-    (min_layer(lambda pool, x: -pool(x)), "you negated the output but not the input"),
-    (min_layer(lambda pool, x: pool(-x)), "you negated the input but not the output"),
-])
+@pytest.mark.parametrize(
+    "layer, cause",
+    [
+        (min_layer(lambda pool, x: pool(x)), "you computed max pooling, not min pooling"),
+        (min_layer(lambda pool, x: -pool(x)), "you negated the output but not the input"),
+        (min_layer(lambda pool, x: pool(-x)), "you negated the input but not the output"),
+    ],
+)
 def test_min_layer_check_names_the_mistake(layer, cause):
     with pytest.raises(CheckFailure) as failure:
         check.check_min_pooling_layer(layer)
@@ -231,16 +326,26 @@ def test_min_layer_check_requires_a_keras_layer():
 
 def invariance(shifter, per_image=True):
     def invariance_score(images, shift, pool_size):
-        return check.keras_invariance_score(images, shift, pool_size, shifter=shifter, per_image=per_image)
+        return check.keras_invariance_score(
+            images, shift, pool_size, shifter=shifter, per_image=per_image
+        )
+
     return invariance_score
 
 
-@pytest.mark.parametrize("wrong, cause", [
-    (invariance(lambda im, n: np.roll(im, n, axis=2)), "np.roll wraps"),
-    (invariance(lambda im, n: np.roll(im, -n, axis=2) * (np.arange(im.shape[2]) < im.shape[2] - n)),
-     "shifted left"),
-    (invariance(check.shift_right, per_image=False), "per image, then the mean"),
-])
+@pytest.mark.parametrize(
+    "wrong, cause",
+    [
+        (invariance(lambda im, n: np.roll(im, n, axis=2)), "np.roll wraps"),
+        (
+            invariance(
+                lambda im, n: np.roll(im, -n, axis=2) * (np.arange(im.shape[2]) < im.shape[2] - n)
+            ),
+            "shifted left",
+        ),
+        (invariance(check.shift_right, per_image=False), "per image, then the mean"),
+    ],
+)
 def test_invariance_check_names_the_mistake(wrong, cause):
     with pytest.raises(CheckFailure) as failure:
         check.check_invariance_score(wrong)

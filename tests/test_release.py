@@ -17,8 +17,9 @@ def test_each_assignment_is_one_notebook_named_after_its_folder():
     assert ASSIGNMENTS, "no assignments found in solutions/"
     for assignment in ASSIGNMENTS:
         assert [p.name for p in COURSE.solution_notebooks(assignment)] == [f"{assignment}.ipynb"]
-    assert [p.relative_to(REPO_ROOT / "notebooks") for p in RELEASES] == \
-        [p.relative_to(REPO_ROOT / "solutions") for p in SOLUTIONS]
+    assert [p.relative_to(REPO_ROOT / "notebooks") for p in RELEASES] == [
+        p.relative_to(REPO_ROOT / "solutions") for p in SOLUTIONS
+    ]
 
 
 def test_regenerating_the_student_release_changes_nothing(tmp_path):
@@ -42,7 +43,9 @@ def test_notebooks_are_stored_without_outputs(path):
 
 
 def imports_anything(source: str) -> bool:
-    return any(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.walk(ast.parse(source)))
+    return any(
+        isinstance(node, ast.Import | ast.ImportFrom) for node in ast.walk(ast.parse(source))
+    )
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
@@ -55,8 +58,13 @@ def test_each_notebook_has_one_read_only_setup_cell_that_does_all_the_imports(pa
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
 def test_each_notebook_ends_with_summary_and_exercises(path):
-    headings = [line for c in read(path).cells if c.cell_type == "markdown"
-                for line in c.source.splitlines() if line.startswith("## ")]
+    headings = [
+        line
+        for c in read(path).cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("## ")
+    ]
     assert headings[-2:] == ["## Summary", "## Exercises"]
 
 

@@ -24,7 +24,9 @@ def as_array(what: str, got: object) -> np.ndarray:
     try:
         array = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise CheckFailure(what, "a NumPy array of numbers", f"{type(got).__name__} ({error})") from None
+        raise CheckFailure(
+            what, "a NumPy array of numbers", f"{type(got).__name__} ({error})"
+        ) from None
     return array
 
 
@@ -62,7 +64,9 @@ def assert_matches(
     cause = _first_matching(mistakes, close)
     if np.isnan(got).any():
         cause = cause or "your output contains NaN (an empty window, or 0/0 in an average?)"
-    where = np.unravel_index(np.nanargmax(np.abs(np.nan_to_num(got - expected, nan=np.inf))), got.shape)
+    where = np.unravel_index(
+        np.nanargmax(np.abs(np.nan_to_num(got - expected, nan=np.inf))), got.shape
+    )
     wrong = int(np.sum(~np.isclose(got, expected, atol=atol, rtol=rtol)))
     raise CheckFailure(
         f"{what}: {wrong} of {got.size} values differ; the first large difference is at index {tuple(map(int, where))}",

@@ -98,14 +98,24 @@ class PoolCase:
         for other in MODES:
             if other != mode:
                 found.append(
-                    (f"you computed {other} pooling, not {mode} pooling",
-                     lambda o=other: keras_pool(x, k, s, p, o))
+                    (
+                        f"you computed {other} pooling, not {mode} pooling",
+                        lambda o=other: keras_pool(x, k, s, p, o),
+                    )
                 )
         if mode == "min":
-            found.append(("min(x) = -max(-x): you negated the output but not the input",
-                          lambda: -keras_pool(x, k, s, p, "max")))
-            found.append(("min(x) = -max(-x): you negated the input but not the output",
-                          lambda: keras_pool(-x, k, s, p, "max")))
+            found.append(
+                (
+                    "min(x) = -max(-x): you negated the output but not the input",
+                    lambda: -keras_pool(x, k, s, p, "max"),
+                )
+            )
+            found.append(
+                (
+                    "min(x) = -max(-x): you negated the input but not the output",
+                    lambda: keras_pool(-x, k, s, p, "max"),
+                )
+            )
         if s2 != (1, 1):
             label = (
                 "strides=None must default to the pool size (Keras's convention), not to 1"
@@ -114,15 +124,30 @@ class PoolCase:
             )
             found.append((label, lambda: keras_pool(x, k, (1, 1), p, mode)))
         if k2[0] != k2[1] or s2[0] != s2[1]:
-            found.append(("rows and columns swapped: pool_size[0] and strides[0] are along the height",
-                          lambda: keras_pool(x, k2[::-1], s2[::-1], p, mode)))
+            found.append(
+                (
+                    "rows and columns swapped: pool_size[0] and strides[0] are along the height",
+                    lambda: keras_pool(x, k2[::-1], s2[::-1], p, mode),
+                )
+            )
         if p == "valid":
-            found.append(("you padded as for 'same'; 'valid' uses only complete windows",
-                          lambda: keras_pool(x, k, s, "same", mode)))
+            found.append(
+                (
+                    "you padded as for 'same'; 'valid' uses only complete windows",
+                    lambda: keras_pool(x, k, s, "same", mode),
+                )
+            )
             return found
-        found.append(("padding='same' was ignored: this is 'valid' pooling, which drops the border",
-                      lambda: keras_pool(x, k, s, "valid", mode)))
-        pads = tuple(tensorflow_same_padding(n, kk, ss) for n, kk, ss in zip(x.shape[1:3], k2, s2, strict=True))
+        found.append(
+            (
+                "padding='same' was ignored: this is 'valid' pooling, which drops the border",
+                lambda: keras_pool(x, k, s, "valid", mode),
+            )
+        )
+        pads = tuple(
+            tensorflow_same_padding(n, kk, ss)
+            for n, kk, ss in zip(x.shape[1:3], k2, s2, strict=True)
+        )
         zero_fill = {
             "max": "'same' padding was filled with zeros: max pooling must ignore padded cells "
             "(TensorFlow pads with -inf), so a border window of negative values keeps its largest value, not 0",
@@ -134,8 +159,12 @@ class PoolCase:
         found.append((zero_fill, lambda: _pool_padded(x, k2, s2, pads, mode, "zero")))
         if any(before != after for before, after in pads):
             swapped = tuple((after, before) for before, after in pads)
-            found.append(("the odd padding row/column went to the top/left; TensorFlow puts it at the bottom/right",
-                          lambda: _pool_padded(x, k2, s2, swapped, mode, "ignore")))
+            found.append(
+                (
+                    "the odd padding row/column went to the top/left; TensorFlow puts it at the bottom/right",
+                    lambda: _pool_padded(x, k2, s2, swapped, mode, "ignore"),
+                )
+            )
         return found
 
 
@@ -154,10 +183,7 @@ _TEMPLATES = (
 
 def _fixed_cases(modes, paddings) -> list[PoolCase]:
     return [
-        PoolCase(shape, k, s, p, m)
-        for m in modes
-        for p in paddings
-        for shape, k, s in _TEMPLATES
+        PoolCase(shape, k, s, p, m) for m in modes for p in paddings for shape, k, s in _TEMPLATES
     ]
 
 
@@ -187,13 +213,21 @@ def check_pool2d(
     for case in cases:
         x = case.make_input(rng)
         original = x.copy()
-        got = pool2d(x, pool_size=case.pool_size, strides=case.strides, mode=case.mode, padding=case.padding)
+        got = pool2d(
+            x, pool_size=case.pool_size, strides=case.strides, mode=case.mode, padding=case.padding
+        )
         if not np.array_equal(x, original):
-            raise CheckFailure(case.describe(), "x left unchanged", "x was modified in place",
-                               "copy the input (e.g. np.pad returns a new array) before writing into it")
+            raise CheckFailure(
+                case.describe(),
+                "x left unchanged",
+                "x was modified in place",
+                "copy the input (e.g. np.pad returns a new array) before writing into it",
+            )
         expected = keras_pool(x, case.pool_size, case.strides, case.padding, case.mode)
         assert_matches(case.describe(), got, expected, case.mistakes(x))
-    passed(f"pool2d matches Keras on {len(cases)} cases (modes {', '.join(modes)}; padding {', '.join(paddings)})")
+    passed(
+        f"pool2d matches Keras on {len(cases)} cases (modes {', '.join(modes)}; padding {', '.join(paddings)})"
+    )
 
 
 # -- output shapes ------------------------------------------------------------------
@@ -207,8 +241,10 @@ class ShapeCase:
     padding: str
 
     def describe(self) -> str:
-        return (f"pool_output_shape({self.input_shape}, pool_size={self.pool_size}, "
-                f"strides={self.strides}, padding='{self.padding}')")
+        return (
+            f"pool_output_shape({self.input_shape}, pool_size={self.pool_size}, "
+            f"strides={self.strides}, padding='{self.padding}')"
+        )
 
     def keras_shape(self, pool_size=None, strides="unchanged", padding=None) -> tuple[int, ...]:
         layer = keras.layers.MaxPooling2D(
@@ -229,30 +265,49 @@ class ShapeCase:
         k2 = _pair(self.pool_size)
         s2 = _pair(self.strides if self.strides is not None else self.pool_size)
         found = [
-            (f"you used the '{other}' formula for padding='{self.padding}'",
-             lambda: self.keras_shape(padding=other)),
-            ("the channels are missing: return (height, width, channels)",
-             lambda: self.keras_shape()[:2]),
+            (
+                f"you used the '{other}' formula for padding='{self.padding}'",
+                lambda: self.keras_shape(padding=other),
+            ),
+            (
+                "the channels are missing: return (height, width, channels)",
+                lambda: self.keras_shape()[:2],
+            ),
         ]
         if s2 != (1, 1):
-            found.append((
-                "strides=None means strides = pool_size (Keras's convention), not 1"
-                if self.strides is None else "the stride was ignored",
-                lambda: self.keras_shape(strides=(1, 1)),
-            ))
+            found.append(
+                (
+                    "strides=None means strides = pool_size (Keras's convention), not 1"
+                    if self.strides is None
+                    else "the stride was ignored",
+                    lambda: self.keras_shape(strides=(1, 1)),
+                )
+            )
         if self.padding == "valid":
             found += [
-                ("'valid' needs the +1: floor((n - k) / s) + 1 counts the first window too",
-                 lambda: self._per_axis(lambda n, k, s: (n - k) // s)),
-                ("'valid' rounds down: an incomplete window at the border is dropped, so use floor, not ceil",
-                 lambda: self._per_axis(lambda n, k, s: math.ceil((n - k) / s) + 1)),
+                (
+                    "'valid' needs the +1: floor((n - k) / s) + 1 counts the first window too",
+                    lambda: self._per_axis(lambda n, k, s: (n - k) // s),
+                ),
+                (
+                    "'valid' rounds down: an incomplete window at the border is dropped, so use floor, not ceil",
+                    lambda: self._per_axis(lambda n, k, s: math.ceil((n - k) / s) + 1),
+                ),
             ]
         else:
-            found.append(("'same' rounds up: ceil(n / s), so a partial window at the border still counts",
-                          lambda: self._per_axis(lambda n, k, s: n // s)))
+            found.append(
+                (
+                    "'same' rounds up: ceil(n / s), so a partial window at the border still counts",
+                    lambda: self._per_axis(lambda n, k, s: n // s),
+                )
+            )
         if k2[::-1] != k2 or s2[::-1] != s2:
-            found.append(("rows and columns swapped: pool_size[0] and strides[0] are along the height",
-                          lambda: self.keras_shape(pool_size=k2[::-1], strides=s2[::-1])))
+            found.append(
+                (
+                    "rows and columns swapped: pool_size[0] and strides[0] are along the height",
+                    lambda: self.keras_shape(pool_size=k2[::-1], strides=s2[::-1]),
+                )
+            )
         return found
 
 
@@ -261,13 +316,13 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 
 _SHAPE_CASES = (
-    ShapeCase((28, 28, 6), 2, None, "valid"),       # LeNet's subsampling: 28 -> 14
-    ShapeCase((55, 55, 96), 3, 2, "valid"),         # AlexNet's overlapping pool: 55 -> 27
-    ShapeCase((13, 13, 256), 3, 2, "valid"),        # AlexNet's last pool: 13 -> 6
-    ShapeCase((7, 7, 3), 2, None, "same"),          # odd size, 'same' rounds up: 7 -> 4
+    ShapeCase((28, 28, 6), 2, None, "valid"),  # LeNet's subsampling: 28 -> 14
+    ShapeCase((55, 55, 96), 3, 2, "valid"),  # AlexNet's overlapping pool: 55 -> 27
+    ShapeCase((13, 13, 256), 3, 2, "valid"),  # AlexNet's last pool: 13 -> 6
+    ShapeCase((7, 7, 3), 2, None, "same"),  # odd size, 'same' rounds up: 7 -> 4
     ShapeCase((32, 30, 3), (3, 2), (2, 1), "same"),
     ShapeCase((5, 9, 1), (2, 3), (3, 2), "valid"),
-    ShapeCase((15, 15, 8), 2, 2, "valid"),          # odd size, 'valid' drops the border: 15 -> 7
+    ShapeCase((15, 15, 8), 2, 2, "valid"),  # odd size, 'valid' drops the border: 15 -> 7
 )
 
 
@@ -291,10 +346,15 @@ def _likely_shape_mistake(case: ShapeCase, got, answers) -> str | None:
                 return False
         return True
 
-    return next((label for label in candidates if explains_all(label)), candidates[0] if candidates else None)
+    return next(
+        (label for label in candidates if explains_all(label)),
+        candidates[0] if candidates else None,
+    )
 
 
-def check_pool_output_shape(pool_output_shape: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
+def check_pool_output_shape(
+    pool_output_shape: Callable, *, seed: int | None = 0, n_random: int = 0
+) -> None:
     """``pool_output_shape(input_shape, pool_size, strides, padding)`` must equal Keras's
     ``MaxPooling2D.compute_output_shape`` (without the batch axis)."""
     rng = np.random.default_rng(seed)
@@ -306,20 +366,29 @@ def check_pool_output_shape(pool_output_shape: Callable, *, seed: int | None = 0
         cases.append(ShapeCase((h, w, int(rng.integers(1, 65))), k, s, str(rng.choice(PADDINGS))))
     answers = []
     for case in cases:
-        got = pool_output_shape(case.input_shape, pool_size=case.pool_size, strides=case.strides,
-                                padding=case.padding)
+        got = pool_output_shape(
+            case.input_shape, pool_size=case.pool_size, strides=case.strides, padding=case.padding
+        )
         expected = case.keras_shape()
         if not isinstance(got, tuple | list) or not all(
             isinstance(d, int | np.integer) for d in got
         ):
-            raise CheckFailure(case.describe(), f"a tuple of ints like {expected}", repr(got),
-                               "return whole numbers: use // or math.floor/ceil, not /")
+            raise CheckFailure(
+                case.describe(),
+                f"a tuple of ints like {expected}",
+                repr(got),
+                "return whole numbers: use // or math.floor/ceil, not /",
+            )
         answers.append((case, tuple(int(d) for d in got)))
     for case, got in answers:
         expected = case.keras_shape()
         if got != expected:
-            raise CheckFailure(case.describe(), _shape_text(expected), _shape_text(got),
-                               _likely_shape_mistake(case, got, answers))
+            raise CheckFailure(
+                case.describe(),
+                _shape_text(expected),
+                _shape_text(got),
+                _likely_shape_mistake(case, got, answers),
+            )
     passed(f"pool_output_shape matches Keras's compute_output_shape on {len(cases)} cases")
 
 
@@ -337,30 +406,47 @@ def check_min_pooling_layer(layer_class: type, *, seed: int | None = 0, n_random
     for case in cases:
         x = rng.standard_normal(case.shape).astype(np.float32)  # mixed signs: both negations matter
         layer = layer_class(pool_size=case.pool_size, strides=case.strides, padding=case.padding)
-        what = case.describe().replace("pool2d(x", "MinPooling2D(...)(x").replace(", mode='min'", "")
+        what = (
+            case.describe().replace("pool2d(x", "MinPooling2D(...)(x").replace(", mode='min'", "")
+        )
         got = keras.ops.convert_to_numpy(layer(x))
-        assert_matches(what, got, keras_pool(x, case.pool_size, case.strides, case.padding, "min"),
-                       case.mistakes(x))
+        assert_matches(
+            what,
+            got,
+            keras_pool(x, case.pool_size, case.strides, case.padding, "min"),
+            case.mistakes(x),
+        )
 
     model = keras.Sequential([keras.Input((8, 8, 2)), layer_class(pool_size=2)])
     if tuple(model.output_shape) != (None, 4, 4, 2):
-        raise CheckFailure("MinPooling2D(pool_size=2) inside a keras.Sequential model on 8x8x2 inputs",
-                           "output shape (None, 4, 4, 2)", model.output_shape,
-                           "strides must default to the pool size and padding to 'valid'")
+        raise CheckFailure(
+            "MinPooling2D(pool_size=2) inside a keras.Sequential model on 8x8x2 inputs",
+            "output shape (None, 4, 4, 2)",
+            model.output_shape,
+            "strides must default to the pool size and padding to 'valid'",
+        )
 
     layer = layer_class(pool_size=(3, 2), strides=(1, 2), padding="same")
     config = layer.get_config()
     missing = [key for key in ("pool_size", "strides", "padding") if key not in config]
     if missing:
-        raise CheckFailure("MinPooling2D.get_config()", "pool_size, strides and padding in the config",
-                           f"missing {missing}",
-                           "add them in get_config() so that Keras can save and reload the layer")
+        raise CheckFailure(
+            "MinPooling2D.get_config()",
+            "pool_size, strides and padding in the config",
+            f"missing {missing}",
+            "add them in get_config() so that Keras can save and reload the layer",
+        )
     x = rng.standard_normal((1, 7, 6, 2)).astype(np.float32)
     restored = layer_class.from_config(config)
-    assert_matches("MinPooling2D rebuilt from its get_config()",
-                   keras.ops.convert_to_numpy(restored(x)), keras.ops.convert_to_numpy(layer(x)))
-    passed(f"MinPooling2D matches -MaxPooling2D(-x) on {len(cases)} cases, works in a model, "
-           "and survives get_config/from_config")
+    assert_matches(
+        "MinPooling2D rebuilt from its get_config()",
+        keras.ops.convert_to_numpy(restored(x)),
+        keras.ops.convert_to_numpy(layer(x)),
+    )
+    passed(
+        f"MinPooling2D matches -MaxPooling2D(-x) on {len(cases)} cases, works in a model, "
+        "and survives get_config/from_config"
+    )
 
 
 # -- translation invariance ----------------------------------------------------------
@@ -378,8 +464,9 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
-def keras_invariance_score(images, shift, pool_size, *, shifter=shift_right, stride=None,
-                           per_image=True) -> float:
+def keras_invariance_score(
+    images, shift, pool_size, *, shifter=shift_right, stride=None, per_image=True
+) -> float:
     """Mean cosine similarity of max-pooled images and max-pooled shifted images."""
     images = np.asarray(images, dtype=np.float32)
 
@@ -392,7 +479,9 @@ def keras_invariance_score(images, shift, pool_size, *, shifter=shift_right, str
     return float(_cosine(a.reshape(1, -1), b.reshape(1, -1))[0])
 
 
-def check_invariance_score(invariance_score: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
+def check_invariance_score(
+    invariance_score: Callable, *, seed: int | None = 0, n_random: int = 0
+) -> None:
     rng = np.random.default_rng(seed)
     settings = [(1, 1), (1, 2), (2, 2), (3, 4), (2, 1), (0, 3)]
     settings += [(int(rng.integers(0, 5)), int(rng.integers(1, 5))) for _ in range(n_random)]
@@ -401,20 +490,39 @@ def check_invariance_score(invariance_score: Callable, *, seed: int | None = 0, 
         what = f"invariance_score(images of shape {images.shape}, shift={shift}, pool_size={pool_size})"
         got = invariance_score(images.copy(), shift, pool_size)
         mistakes = [
-            ("np.roll wraps the right edge around to the left; shift with zeros instead",
-             lambda s=shift, k=pool_size: keras_invariance_score(
-                 images, s, k, shifter=lambda im, n: np.roll(im, n, axis=2))),
-            ("the images were shifted left (or down), not right",
-             lambda s=shift, k=pool_size: keras_invariance_score(
-                 images, s, k, shifter=lambda im, n: shift_right(im[:, :, ::-1], n)[:, :, ::-1])),
-            ("pooling windows must not overlap here: use stride = pool_size",
-             lambda s=shift, k=pool_size: keras_invariance_score(images, s, k, stride=1)),
-            ("take the cosine similarity per image, then the mean over images",
-             lambda s=shift, k=pool_size: keras_invariance_score(images, s, k, per_image=False)),
+            (
+                "np.roll wraps the right edge around to the left; shift with zeros instead",
+                lambda s=shift, k=pool_size: keras_invariance_score(
+                    images, s, k, shifter=lambda im, n: np.roll(im, n, axis=2)
+                ),
+            ),
+            (
+                "the images were shifted left (or down), not right",
+                lambda s=shift, k=pool_size: keras_invariance_score(
+                    images, s, k, shifter=lambda im, n: shift_right(im[:, :, ::-1], n)[:, :, ::-1]
+                ),
+            ),
+            (
+                "pooling windows must not overlap here: use stride = pool_size",
+                lambda s=shift, k=pool_size: keras_invariance_score(images, s, k, stride=1),
+            ),
+            (
+                "take the cosine similarity per image, then the mean over images",
+                lambda s=shift, k=pool_size: keras_invariance_score(images, s, k, per_image=False),
+            ),
         ]
         if not np.isscalar(got) and np.ndim(got) != 0:
-            raise CheckFailure(what, "a single number", f"an array of shape {np.shape(got)}",
-                               "average the per-image similarities into one number")
-        assert_matches(what, as_array(what, got), keras_invariance_score(images, shift, pool_size),
-                       [(label, compute) for label, compute in mistakes], atol=1e-4)
+            raise CheckFailure(
+                what,
+                "a single number",
+                f"an array of shape {np.shape(got)}",
+                "average the per-image similarities into one number",
+            )
+        assert_matches(
+            what,
+            as_array(what, got),
+            keras_invariance_score(images, shift, pool_size),
+            [(label, compute) for label, compute in mistakes],
+            atol=1e-4,
+        )
     passed(f"invariance_score matches the Keras-pooled reference on {len(settings)} settings")
