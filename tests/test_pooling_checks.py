@@ -12,6 +12,13 @@ from grader.checks import pooling as check
 ALL_MODES = dict(modes=("max", "avg", "min"), paddings=("valid", "same"))
 
 
+def assert_diagnosed(run_check, wrong, cause, **settings):
+    """The check must reject ``wrong`` and name ``cause`` as the likely mistake."""
+    with pytest.raises(CheckFailure) as failure:
+        run_check(wrong, **settings)
+    assert failure.value.cause and cause in failure.value.cause, str(failure.value)
+
+
 # -- the reference passes everything, including many fresh random cases -----------------
 
 
@@ -172,10 +179,7 @@ def modifies_its_input(x, pool_size, strides=None, mode="max", padding="valid"):
     ],
 )
 def test_pool2d_check_names_the_mistake(pooling_reference, make_wrong, settings, cause):
-    wrong = make_wrong(pooling_reference["pool2d"])
-    with pytest.raises(CheckFailure) as failure:
-        check.check_pool2d(wrong, **settings)
-    assert failure.value.cause is not None and cause in failure.value.cause, str(failure.value)
+    assert_diagnosed(check.check_pool2d, make_wrong(pooling_reference["pool2d"]), cause, **settings)
 
 
 def test_pool2d_check_refuses_an_implementation_that_calls_keras():
@@ -250,9 +254,7 @@ def same_formula(n, k, s):
     ],
 )
 def test_output_shape_check_names_the_mistake(wrong, cause):
-    with pytest.raises(CheckFailure) as failure:
-        check.check_pool_output_shape(wrong)
-    assert failure.value.cause and cause in failure.value.cause, str(failure.value)
+    assert_diagnosed(check.check_pool_output_shape, wrong, cause)
 
 
 def test_output_shape_check_reports_shapes_as_height_x_width_x_channels():
@@ -306,9 +308,7 @@ def min_layer(call, config=True):
     ],
 )
 def test_min_layer_check_names_the_mistake(layer, cause):
-    with pytest.raises(CheckFailure) as failure:
-        check.check_min_pooling_layer(layer)
-    assert failure.value.cause and cause in failure.value.cause, str(failure.value)
+    assert_diagnosed(check.check_min_pooling_layer, layer, cause)
 
 
 def test_min_layer_check_requires_a_complete_config():
@@ -347,9 +347,7 @@ def invariance(shifter, per_image=True):
     ],
 )
 def test_invariance_check_names_the_mistake(wrong, cause):
-    with pytest.raises(CheckFailure) as failure:
-        check.check_invariance_score(wrong)
-    assert failure.value.cause and cause in failure.value.cause, str(failure.value)
+    assert_diagnosed(check.check_invariance_score, wrong, cause)
 
 
 def test_invariance_check_wants_one_number():
