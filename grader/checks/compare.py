@@ -98,3 +98,33 @@ def assert_numpy_only(function: Callable, exercise: str) -> None:
             f"it uses {', '.join(used)}",
             "the check compares your function with Keras; calling Keras in it would test nothing",
         )
+
+
+def _value_or_none(compute: Callable[[], object]) -> object:
+    try:
+        return compute()
+    except Exception:  # a mistaken setting Keras refuses (e.g. a window larger than the map)
+        return None
+
+
+def likely_mistake(case, got, answers, mistakes_of: Callable) -> str | None:
+    """The label of the mistake that explains the student's answer ``got`` to ``case``.
+
+    Several mistakes can give the same wrong answer to one case (15 rows, window 2, stride 2
+    gives 8 with ceil in 'valid' and with the 'same' formula), so prefer the mistake that
+    also reproduces the student's answers to every other case, right or wrong.
+    ``answers`` is a list of (case, answer); ``mistakes_of(case)`` lists (label, compute).
+    """
+    candidates = [label for label, compute in mistakes_of(case) if _value_or_none(compute) == got]
+
+    def explains_all(label: str) -> bool:
+        for other, answer in answers:
+            compute = dict(mistakes_of(other)).get(label)
+            if compute is not None and _value_or_none(compute) != answer:
+                return False
+        return True
+
+    return next(
+        (label for label in candidates if explains_all(label)),
+        candidates[0] if candidates else None,
+    )

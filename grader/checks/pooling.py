@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from grader.checks.compare import Mistake, as_array, assert_matches, assert_numpy_only
+from grader.checks.compare import (
+    Mistake,
+    as_array,
+    assert_matches,
+    assert_numpy_only,
+    likely_mistake,
+)
 from grader.checks.failure import CheckFailure, passed
 
 MODES = ("max", "avg", "min")
@@ -326,32 +332,6 @@ _SHAPE_CASES = (
 )
 
 
-def _safe_shape(compute) -> tuple[int, ...] | None:
-    try:
-        return tuple(compute())
-    except Exception:  # a mistaken setting Keras refuses (e.g. a window larger than the map)
-        return None
-
-
-def _likely_shape_mistake(case: ShapeCase, got, answers) -> str | None:
-    """The mistake that explains this answer; when several do, the one that also explains
-    the student's answers to every other case (e.g. 15 rows, window 2, stride 2 gives 8 both
-    with ceil in 'valid' and with the 'same' formula; other cases tell them apart)."""
-    candidates = [label for label, compute in case.mistakes() if _safe_shape(compute) == got]
-
-    def explains_all(label: str) -> bool:
-        for other, answer in answers:
-            compute = dict(other.mistakes()).get(label)
-            if compute is not None and _safe_shape(compute) != answer:
-                return False
-        return True
-
-    return next(
-        (label for label in candidates if explains_all(label)),
-        candidates[0] if candidates else None,
-    )
-
-
 def check_pool_output_shape(
     pool_output_shape: Callable, *, seed: int | None = 0, n_random: int = 0
 ) -> None:
@@ -387,7 +367,7 @@ def check_pool_output_shape(
                 case.describe(),
                 _shape_text(expected),
                 _shape_text(got),
-                _likely_shape_mistake(case, got, answers),
+                likely_mistake(case, got, answers, ShapeCase.mistakes),
             )
     passed(f"pool_output_shape matches Keras's compute_output_shape on {len(cases)} cases")
 
