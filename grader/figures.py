@@ -46,12 +46,20 @@ def show_pooling_windows(feature_map: np.ndarray, pooled: dict[str, np.ndarray],
     return fig
 
 
-def show_images(rows: dict[str, list[np.ndarray]], titles: list[str] | None = None, cmap="gray"):
+def show_images(
+    rows: dict[str, list[np.ndarray]],
+    titles: list[str] | None = None,
+    cmap="gray",
+    size: float = 2.1,
+    colorbar: bool = False,
+    vmin: float | None = None,
+    vmax: float | None = None,
+):
     """A grid of images: one row per key (its label on the left), one column per image."""
     labels = list(rows)
     n_cols = max(len(images) for images in rows.values())
     fig, axes = plt.subplots(
-        len(labels), n_cols, figsize=(2.1 * n_cols, 2.1 * len(labels)), squeeze=False
+        len(labels), n_cols, figsize=(size * n_cols, size * len(labels)), squeeze=False
     )
     for r, label in enumerate(labels):
         for c in range(n_cols):
@@ -59,7 +67,9 @@ def show_images(rows: dict[str, list[np.ndarray]], titles: list[str] | None = No
             ax.set_xticks([])
             ax.set_yticks([])
             if c < len(rows[label]):
-                ax.imshow(rows[label][c], cmap=cmap)
+                shown = ax.imshow(rows[label][c], cmap=cmap, vmin=vmin, vmax=vmax)
+                if colorbar:
+                    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
             if c == 0:
                 ax.set_ylabel(label)
             if r == 0 and titles:
@@ -75,6 +85,38 @@ def plot_curves(x, curves: dict[str, list[float]], xlabel: str, ylabel: str, tit
         ax.plot(x, ys, marker="o", label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_shape_flow(flows: dict[str, list[tuple[str, int]]], title: str = ""):
+    """Spatial size (height) after each layer, one line per model; a model that collapses
+    ends with a cross at the layer Keras refused (size 0)."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for number, (label, flow) in enumerate(flows.items()):
+        names, sizes = zip(*flow, strict=True)
+        line = ax.plot(range(len(sizes)), sizes, marker="o", label=label)[0]
+        if sizes[-1] == 0:
+            ax.plot(len(sizes) - 1, 0, "x", color=line.get_color(), ms=14, mew=3)
+        for i, (name, size) in enumerate(flow):
+            # Alternate lines label above and below their points, so labels do not collide.
+            offset = (0, 8) if number % 2 else (0, -24)
+            ax.annotate(
+                f"{name}\n{size}",
+                (i, size),
+                textcoords="offset points",
+                xytext=offset,
+                ha="center",
+                fontsize=8,
+                color=line.get_color(),
+            )
+    ax.set_xlabel("layer")
+    ax.set_ylabel("feature-map height and width")
+    ax.set_xticks([])
+    ax.set_ylim(-6, max(size for flow in flows.values() for _, size in flow) + 8)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()

@@ -25,3 +25,8 @@ def load_reference(notebook: str) -> dict:
 @pytest.fixture(scope="session")
 def pooling_reference():
     return load_reference("01_pooling/01_pooling.ipynb")
+
+
+@pytest.fixture(scope="session")
+def padding_reference():
+    return load_reference("02_padding/02_padding.ipynb")

@@ -1,0 +1,722 @@
+"""Checks for notebook 02 (padding and output shapes).
+
+Oracles: Keras's ``ZeroPadding2D``, ``Conv2D`` loaded with the student's weights, and
+``compute_output_shape``. TensorFlow's 'same' split is not hard-coded either: it is probed
+from Keras (the split for which a 'valid' convolution of the explicitly padded input
+reproduces Keras's 'same' output).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from grader.checks.compare import (
+    Mistake,
+    assert_matches,
+    assert_numpy_only,
+    likely_mistake,
+)
+from grader.checks.failure import CheckFailure, passed
+
+Pad = int | tuple[tuple[int, int], tuple[int, int]]
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _explicit(pad: Pad) -> tuple[tuple[int, int], tuple[int, int]]:
+    return ((pad, pad), (pad, pad)) if isinstance(pad, int) else (tuple(pad[0]), tuple(pad[1]))
+
+
+def _numpy(tensor) -> np.ndarray:
+    return keras.ops.convert_to_numpy(tensor)
+
+
+# -- zero_pad -----------------------------------------------------------------------
+
+
+def keras_zero_pad(x, pad: Pad) -> np.ndarray:
+    return _numpy(keras.layers.ZeroPadding2D(padding=_explicit(pad))(np.asarray(x, "float32")))
+
+
+def _zero_pad_mistakes(x: np.ndarray, pad: Pad) -> list[Mistake]:
+    (top, bottom), (left, right) = _explicit(pad)
+    found = [
+        (
+            "the batch and channel axes were padded too: pad only height (axis 1) and width (axis 2)",
+            lambda: np.pad(x, ((top, bottom), (top, bottom), (left, right), (left, right))),
+        ),
+        (
+            "rows and columns swapped: the first pair pads the height (top, bottom), the second the width",
+            lambda: np.pad(x, ((0, 0), (left, right), (top, bottom), (0, 0))),
+        ),
+        (
+            "each pair is (before, after): the first number pads the top (or the left)",
+            lambda: np.pad(x, ((0, 0), (bottom, top), (right, left), (0, 0))),
+        ),
+        (
+            "the border must be zeros, not copies of the edge pixels",
+            lambda: np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), mode="edge"),
+        ),
+    ]
+    if isinstance(pad, int):
+        found.append(
+            (
+                "an int pads every side: p rows on top and p at the bottom, p columns left and right",
+                lambda: np.pad(x, ((0, 0), (0, pad), (0, pad), (0, 0))),
+            )
+        )
+    return found
+
+
+def check_zero_pad(zero_pad: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
+    """``zero_pad(x, pad)`` must equal Keras's ZeroPadding2D for int and ((t, b), (l, r)) pads."""
+    assert_numpy_only(zero_pad, "zero_pad")
+    rng = np.random.default_rng(seed)
+    cases: list[tuple[tuple[int, ...], Pad]] = [
+        ((1, 5, 5, 1), 1),
+        ((2, 4, 6, 3), 2),
+        ((1, 3, 3, 2), 0),
+        ((2, 5, 4, 3), ((1, 2), (0, 3))),
+        ((1, 4, 4, 1), ((2, 0), (1, 1))),
+    ]
+    for _ in range(n_random):
+        shape = (
+            int(rng.integers(1, 4)),
+            *(int(v) for v in rng.integers(1, 9, 2)),
+            int(rng.integers(1, 4)),
+        )
+        pad = (
+            int(rng.integers(0, 4))
+            if rng.random() < 0.4
+            else tuple(tuple(int(v) for v in rng.integers(0, 4, 2)) for _ in range(2))
+        )
+        cases.append((shape, pad))
+    for shape, pad in cases:
+        x = (
+            rng.standard_normal(shape).astype("float32") + 3.0
+        )  # nonzero everywhere: a zero border shows
+        original = x.copy()
+        got = zero_pad(x, pad)
+        if not np.array_equal(x, original):
+            raise CheckFailure(
+                f"zero_pad(x of shape {shape}, pad={pad})",
+                "x left unchanged",
+                "x was modified in place",
+                "build a new array (np.pad does)",
+            )
+        assert_matches(
+            f"zero_pad(x of shape {shape}, pad={pad})",
+            got,
+            keras_zero_pad(x, pad),
+            _zero_pad_mistakes(x, pad),
+        )
+    passed(f"zero_pad matches Keras's ZeroPadding2D on {len(cases)} cases")
+
+
+# -- output sizes and TensorFlow's 'same' split -------------------------------------------
+
+
+def keras_conv_output_size(n: int, k: int, s: int, padding: str | int) -> int:
+    """Rows out of a Keras convolution with kernel k, stride s, on n rows."""
+    shape = (None, n, 1, 1)
+    if isinstance(padding, int):
+        shape = keras.layers.ZeroPadding2D(((padding, padding), (0, 0))).compute_output_shape(shape)
+        padding = "valid"
+    conv = keras.layers.Conv2D(1, (k, 1), strides=(s, 1), padding=padding)
+    return int(conv.compute_output_shape(shape)[1])
+
+
+@dataclass(frozen=True)
+class SizeCase:
+    n: int
+    k: int
+    s: int
+    padding: str | int
+
+    def describe(self) -> str:
+        padding = f"'{self.padding}'" if isinstance(self.padding, str) else self.padding
+        return f"conv_output_size(n={self.n}, k={self.k}, s={self.s}, padding={padding})"
+
+    def mistakes(self) -> list[tuple[str, Callable[[], int]]]:
+        n, k, s, p = self.n, self.k, self.s, self.padding
+        found: list[tuple[str, Callable[[], int]]] = []
+        if s != 1:
+            found.append(("the stride was ignored", lambda: keras_conv_output_size(n, k, 1, p)))
+        if p == "same":
+            found += [
+                (
+                    "you used the 'valid' formula for padding='same'",
+                    lambda: keras_conv_output_size(n, k, s, "valid"),
+                ),
+                (
+                    "'same' rounds up: ceil(n / s), a partial window at the border still counts",
+                    lambda: n // s,
+                ),
+                (
+                    "'same' is not 'pad (k - 1) // 2 on each side': with an even kernel Keras pads k - 1 rows "
+                    "in total, one more after than before",
+                    lambda: (n + 2 * ((k - 1) // 2) - k) // s + 1,
+                ),
+            ]
+            return found
+        m = n + 2 * p if isinstance(p, int) else n
+        found += [
+            (
+                "the formula needs the +1: floor((n + 2p - k) / s) + 1 counts the first window too",
+                lambda: (m - k) // s,
+            ),
+            (
+                "round down: a window that does not fit at the border is dropped, so floor, not ceil",
+                lambda: math.ceil((m - k) / s) + 1,
+            ),
+        ]
+        if p == "valid":
+            found.append(
+                (
+                    "you used the 'same' formula for padding='valid'",
+                    lambda: keras_conv_output_size(n, k, s, "same"),
+                )
+            )
+        else:
+            found.append(
+                (
+                    "padding p is added on both sides: n + 2p, not n + p",
+                    lambda: (n + p - k) // s + 1,
+                )
+            )
+        return found
+
+
+_SIZE_CASES = (
+    SizeCase(32, 5, 1, "valid"),  # LeNet's C1: 32 -> 28
+    SizeCase(227, 11, 4, "valid"),  # AlexNet's conv1: 227 -> 55
+    SizeCase(224, 11, 4, "valid"),  # the paper's 224 does not divide: 54
+    SizeCase(28, 5, 1, "same"),
+    SizeCase(28, 4, 1, "same"),  # even kernel
+    SizeCase(15, 3, 2, "same"),
+    SizeCase(15, 2, 2, "valid"),
+    SizeCase(28, 5, 1, 2),  # explicit: LeNet's 28 padded to 32
+    SizeCase(13, 3, 2, 1),
+)
+
+
+def _random_size_cases(rng: np.random.Generator, n: int) -> list[SizeCase]:
+    cases = []
+    for _ in range(n):
+        size, k, s = int(rng.integers(5, 250)), int(rng.integers(1, 12)), int(rng.integers(1, 5))
+        padding = rng.choice(["valid", "same", "explicit"])
+        cases.append(
+            SizeCase(
+                size,
+                min(k, size),
+                s,
+                int(rng.integers(0, 4)) if padding == "explicit" else str(padding),
+            )
+        )
+    return cases
+
+
+def check_conv_output_size(
+    conv_output_size: Callable, *, seed: int | None = 0, n_random: int = 0
+) -> None:
+    rng = np.random.default_rng(seed)
+    cases = list(_SIZE_CASES) + _random_size_cases(rng, n_random)
+    answers = []
+    for case in cases:
+        got = conv_output_size(case.n, case.k, case.s, case.padding)
+        if not isinstance(got, int | np.integer):
+            raise CheckFailure(
+                case.describe(),
+                f"an int like {keras_conv_output_size(case.n, case.k, case.s, case.padding)}",
+                repr(got),
+                "return a whole number: use // or math.floor/ceil, not /",
+            )
+        answers.append((case, int(got)))
+    for case, got in answers:
+        expected = keras_conv_output_size(case.n, case.k, case.s, case.padding)
+        if got != expected:
+            raise CheckFailure(
+                case.describe(),
+                expected,
+                got,
+                likely_mistake(case, got, answers, SizeCase.mistakes),
+            )
+    passed(f"conv_output_size matches Keras's compute_output_shape on {len(cases)} cases")
+
+
+@functools.lru_cache(maxsize=4096)
+def keras_same_padding(n: int, k: int, s: int) -> tuple[int, int]:
+    """(before, after) rows that Keras's 'same' adds, found by experiment with Keras itself."""
+    out = keras_conv_output_size(n, k, s, "same")
+    total = max((out - 1) * s + k - n, 0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, n, 1, 1)).astype("float32")
+    kernel = rng.standard_normal((k, 1, 1, 1)).astype("float32")
+    same = keras.ops.conv(x, kernel, strides=(s, 1), padding="same")
+    for before in range(total + 1):
+        padded = np.pad(x, ((0, 0), (before, total - before), (0, 0), (0, 0)))
+        if np.allclose(
+            _numpy(keras.ops.conv(padded, kernel, strides=(s, 1), padding="valid")),
+            _numpy(same),
+            atol=1e-5,
+        ):
+            return before, total - before
+    raise RuntimeError(
+        f"no split of {total} padding rows reproduces Keras's 'same' for n={n}, k={k}, s={s}"
+    )
+
+
+def _same_padding_mistakes(
+    n: int, k: int, s: int
+) -> list[tuple[str, Callable[[], tuple[int, int]]]]:
+    total = sum(keras_same_padding(n, k, s))
+    unclipped = (math.ceil(n / s) - 1) * s + k - n
+    return [
+        (
+            "TensorFlow puts the odd padding row after (bottom/right), not before",
+            lambda: (total - total // 2, total // 2),
+        ),
+        (
+            "an odd total cannot be split symmetrically: TensorFlow gives the extra row to the end",
+            lambda: (total // 2, total // 2),
+        ),
+        (
+            "an odd total cannot be split symmetrically: TensorFlow gives the extra row to the end",
+            lambda: ((total + 1) // 2, (total + 1) // 2),
+        ),
+        (
+            "k - 1 is the total only for stride 1: the total is max((out - 1) * s + k - n, 0) with out = ceil(n / s)",
+            lambda: ((k - 1) // 2, k - 1 - (k - 1) // 2),
+        ),
+        (
+            "the total cannot be negative: take max(..., 0)",
+            lambda: (unclipped // 2, unclipped - unclipped // 2),
+        ),
+    ]
+
+
+def check_same_padding(same_padding: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
+    """``same_padding(n, k, s)`` must return the (before, after) split Keras uses for 'same'."""
+    rng = np.random.default_rng(seed)
+    cases = [(28, 5, 1), (28, 4, 1), (32, 3, 2), (15, 3, 2), (5, 2, 2), (7, 1, 3), (224, 11, 4)]
+    cases += [
+        (int(rng.integers(2, 80)), int(rng.integers(1, 9)), int(rng.integers(1, 5)))
+        for _ in range(n_random)
+    ]
+    answers = []
+    for case in cases:
+        got = same_padding(*case)
+        try:
+            answers.append((case, tuple(int(v) for v in got)))
+        except TypeError:
+            raise CheckFailure(
+                "same_padding(n={}, k={}, s={})".format(*case),
+                f"a pair (before, after) like {keras_same_padding(*case)}",
+                repr(got),
+            ) from None
+    for case, got in answers:
+        expected = keras_same_padding(*case)
+        if got != expected:
+            cause = likely_mistake(case, got, answers, lambda c: _same_padding_mistakes(*c))
+            raise CheckFailure("same_padding(n={}, k={}, s={})".format(*case), expected, got, cause)
+    passed(f"same_padding matches the split Keras uses on {len(cases)} cases")
+
+
+# -- conv2d -----------------------------------------------------------------------
+
+
+def keras_conv2d(x, kernel, bias, strides=1, padding: str | int = "valid") -> np.ndarray:
+    """Keras's Conv2D output with the given weights (kernel in Keras's (kh, kw, c_in, c_out) layout)."""
+    x = np.asarray(x, "float32")
+    if isinstance(padding, int):
+        x, padding = keras_zero_pad(x, padding), "valid"
+    layer = keras.layers.Conv2D(
+        kernel.shape[-1], kernel.shape[:2], strides=strides, padding=padding
+    )
+    layer.build(x.shape)
+    layer.set_weights([np.asarray(kernel, "float32"), np.asarray(bias, "float32")])
+    return _numpy(layer(x))
+
+
+@dataclass(frozen=True)
+class ConvCase:
+    x_shape: tuple[int, int, int, int]
+    kernel_size: tuple[int, int]
+    filters: int
+    strides: int | tuple[int, int]
+    padding: str | int
+
+    def describe(self) -> str:
+        padding = f"'{self.padding}'" if isinstance(self.padding, str) else self.padding
+        kernel = (*self.kernel_size, self.x_shape[-1], self.filters)
+        return (
+            f"conv2d(x of shape {self.x_shape}, kernel of shape {kernel}, bias of shape ({self.filters},), "
+            f"strides={self.strides}, padding={padding})"
+        )
+
+    def mistakes(self, x, kernel, bias) -> list[Mistake]:
+        s, p = self.strides, self.padding
+        found = [
+            (
+                "the kernel was flipped: Keras's Conv2D computes a cross-correlation, so multiply each window "
+                "by the kernel as it is",
+                lambda: keras_conv2d(x, kernel[::-1, ::-1], bias, s, p),
+            ),
+            ("the bias was not added", lambda: keras_conv2d(x, kernel, np.zeros_like(bias), s, p)),
+        ]
+        if _pair(s) != (1, 1):
+            found.append(("the stride was ignored", lambda: keras_conv2d(x, kernel, bias, 1, p)))
+        if self.kernel_size[0] != self.kernel_size[1]:
+            found.append(
+                (
+                    "kernel rows and columns swapped: kernel[i, j] multiplies row i, column j of the window",
+                    lambda: keras_conv2d(x, kernel.transpose(1, 0, 2, 3), bias, s, p),
+                )
+            )
+        if p == "same":
+            found.append(
+                ("padding='same' was ignored", lambda: keras_conv2d(x, kernel, bias, s, "valid"))
+            )
+            pads = [
+                keras_same_padding(n, k, ss)
+                for n, k, ss in zip(x.shape[1:3], self.kernel_size, _pair(s), strict=True)
+            ]
+            swapped = ((0, 0), pads[0][::-1], pads[1][::-1], (0, 0))
+            found.append(
+                (
+                    "TensorFlow puts the odd padding row/column at the bottom/right, not the top/left",
+                    lambda: keras_conv2d(np.pad(x, swapped), kernel, bias, s, "valid"),
+                )
+            )
+        elif isinstance(p, int) and p:
+            found.append(
+                (
+                    "padding p goes on every side: p rows on top and p at the bottom, p columns on each side",
+                    lambda: keras_conv2d(
+                        np.pad(x, ((0, 0), (0, p), (0, p), (0, 0))), kernel, bias, s, "valid"
+                    ),
+                )
+            )
+            found.append(
+                (
+                    "the explicit padding was ignored",
+                    lambda: keras_conv2d(x, kernel, bias, s, "valid"),
+                )
+            )
+        return found
+
+
+_CONV_TEMPLATES = (
+    ((1, 5, 5, 1), (3, 3), 1, 1),
+    ((2, 7, 6, 3), (3, 2), 4, (2, 1)),
+    ((1, 8, 8, 2), (4, 4), 3, 2),
+    ((2, 6, 9, 1), (1, 3), 2, (1, 3)),
+)
+
+
+def check_conv2d(
+    conv2d: Callable, *, paddings=("valid",), seed: int | None = 0, n_random: int = 0
+) -> None:
+    """``conv2d(x, kernel, bias, strides, padding)`` must equal Keras's Conv2D with those weights."""
+    assert_numpy_only(conv2d, "conv2d")
+    rng = np.random.default_rng(seed)
+    cases = [ConvCase(shape, k, f, s, p) for p in paddings for shape, k, f, s in _CONV_TEMPLATES]
+    for _ in range(n_random):
+        h, w = (int(v) for v in rng.integers(3, 11, 2))
+        k = (int(rng.integers(1, min(h, 5) + 1)), int(rng.integers(1, min(w, 5) + 1)))
+        s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        shape = (int(rng.integers(1, 3)), h, w, int(rng.integers(1, 4)))
+        cases.append(
+            ConvCase(
+                shape, k, int(rng.integers(1, 5)), s, paddings[int(rng.integers(len(paddings)))]
+            )
+        )
+    for case in cases:
+        x = rng.standard_normal(case.x_shape).astype("float32")
+        kernel = rng.standard_normal((*case.kernel_size, case.x_shape[-1], case.filters)).astype(
+            "float32"
+        )
+        bias = rng.standard_normal(case.filters).astype("float32")
+        got = conv2d(
+            x.copy(), kernel.copy(), bias.copy(), strides=case.strides, padding=case.padding
+        )
+        expected = keras_conv2d(x, kernel, bias, case.strides, case.padding)
+        assert_matches(
+            case.describe(), got, expected, case.mistakes(x, kernel, bias), atol=1e-4, rtol=1e-4
+        )
+    passed(
+        f"conv2d matches Keras's Conv2D on {len(cases)} cases (padding {', '.join(map(str, paddings))})"
+    )
+
+
+# -- shape tables: a whole model, layer by layer -----------------------------------------
+
+
+def layer_shape_mistakes(layer, input_shape: tuple[int, ...]) -> list[tuple[str, tuple[int, ...]]]:
+    """Wrong output shapes a student might give for ``layer`` on a correct ``input_shape``."""
+    found: list[tuple[str, tuple[int, ...]]] = []
+    config = layer.get_config()
+    if isinstance(layer, keras.layers.Flatten):
+        h, w, c = input_shape
+        label = "Flatten multiplies all three dimensions: height x width x channels"
+        return [(label, (c,)), (label, (h * w,)), (label, (h * c,))]
+    if isinstance(layer, keras.layers.Dense):
+        found.append(("Dense outputs one value per unit", (input_shape[-1],)))
+        return found
+    if "kernel_size" not in config and "pool_size" not in config:
+        return found
+    k = _pair(config.get("kernel_size", config.get("pool_size")))
+    s = _pair(config.get("strides") or k)
+    padding = config["padding"]
+    h, w, c = input_shape
+    channels = config.get("filters", c)
+    expected = tuple(int(d) for d in layer.compute_output_shape((None, *input_shape))[1:])
+    column_mistakes = dict(SizeCase(w, k[1], s[1], padding).mistakes())
+    for label, rows in SizeCase(h, k[0], s[0], padding).mistakes():
+        columns = column_mistakes.get(label)
+        try:
+            found.append(
+                (label, (int(rows()), int(columns()) if columns else expected[1], channels))
+            )
+        except ValueError:  # Keras refuses the mistaken setting (e.g. a window larger than the map)
+            continue
+    if "filters" in config:
+        found.append(
+            (f"a convolution outputs one channel per filter: {channels}", (*expected[:2], c))
+        )
+    else:
+        found.append(
+            (f"pooling keeps the number of channels: {c}", (*expected[:2], k[0] * k[1] * c))
+        )
+    return found
+
+
+def describe_layer(layer) -> str:
+    config = layer.get_config()
+    kind = type(layer).__name__
+    parts = []
+    if "filters" in config:
+        parts.append(f"{config['filters']} filters")
+    if "units" in config:
+        parts.append(f"{config['units']} units")
+    for key in ("kernel_size", "pool_size", "strides"):
+        if key in config and config[key] is not None:
+            parts.append(f"{key}={tuple(config[key])}")
+    if "padding" in config:
+        parts.append(f"padding='{config['padding']}'")
+    return f"{layer.name} ({kind}{': ' + ', '.join(parts) if parts else ''})"
+
+
+def keras_layer_shapes(layers, input_shape) -> tuple[list[tuple[str, tuple[int, ...]]], str | None]:
+    """Each layer's output shape (without the batch axis) until one cannot be built.
+
+    Returns the shapes of the layers that build, and the name of the layer Keras refuses
+    (None when every layer builds)."""
+    shapes, current = [], (None, *input_shape)
+    for layer in layers:
+        try:
+            current = layer.compute_output_shape(current)
+        except ValueError:
+            return shapes, layer.name
+        if any(d is not None and d < 1 for d in current[1:]):
+            return shapes, layer.name
+        shapes.append((layer.name, tuple(int(d) for d in current[1:])))
+    return shapes, None
+
+
+def _as_shape(value) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(d) for d in value)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_layer_shapes(layers, input_shape, table: dict, what: str) -> None:
+    """The student's ``table`` (layer name -> output shape without batch axis) against Keras;
+    the failure names the first wrong layer and the likely cause."""
+    expected, _ = keras_layer_shapes(layers, input_shape)
+    names = [name for name, _ in expected]
+    if not isinstance(table, dict) or list(table) != names:
+        got = list(table) if isinstance(table, dict) else type(table).__name__
+        raise CheckFailure(
+            f"{what}: the layers of the table",
+            names,
+            got,
+            "one entry per layer, in the model's order, keyed by the layer's name",
+        )
+    previous = tuple(input_shape)
+    by_name = {layer.name: layer for layer in layers}
+    for name, shape in expected:
+        got = _as_shape(table[name])
+        if got is None or len(got) != len(shape):
+            raise CheckFailure(
+                f"{what}: {describe_layer(by_name[name])}",
+                shape,
+                table[name],
+                "give (height, width, channels) for 2D layers, (units,) after Flatten; no batch axis",
+            )
+        if got != shape:
+            cause = next(
+                (
+                    label
+                    for label, candidate in layer_shape_mistakes(by_name[name], previous)
+                    if candidate == got
+                ),
+                None,
+            )
+            raise CheckFailure(
+                f"{what}: {describe_layer(by_name[name])} on an input of shape {previous}",
+                "x".join(map(str, shape)),
+                "x".join(map(str, got)),
+                cause,
+            )
+        previous = shape
+    passed(f"{what}: all {len(expected)} layer shapes match Keras")
+
+
+def shape_table_model_layers() -> list:
+    """The model of the shape-table exercise (fresh layers each call)."""
+    L = keras.layers
+    return [
+        L.Conv2D(16, 5, strides=2, padding="same", name="conv1"),
+        L.Conv2D(32, 3, padding="valid", name="conv2"),
+        L.MaxPooling2D(3, strides=2, name="pool1"),
+        L.Conv2D(64, 3, strides=2, padding="valid", name="conv3"),
+        L.Conv2D(64, 4, padding="same", name="conv4"),
+        L.AveragePooling2D(4, strides=3, padding="same", name="pool2"),
+        L.Flatten(name="flatten"),
+        L.Dense(10, name="logits"),
+    ]
+
+
+SHAPE_TABLE_INPUT = (64, 64, 3)
+
+
+def check_shape_table(table: dict) -> None:
+    check_layer_shapes(shape_table_model_layers(), SHAPE_TABLE_INPUT, table, "shape_table")
+
+
+# -- debugging the broken AlexNet ------------------------------------------------------------
+
+
+def broken_alexnet_layers() -> list:
+    """The classic answer: ImageNet AlexNet's first layers, unchanged, on 32x32 CIFAR-10 images."""
+    L = keras.layers
+    return [
+        L.Conv2D(96, 11, strides=4, padding="valid", activation="relu", name="conv1"),
+        L.MaxPooling2D(3, strides=2, name="pool1"),
+        L.Conv2D(256, 5, padding="same", activation="relu", name="conv2"),
+        L.MaxPooling2D(3, strides=2, name="pool2"),
+        L.Conv2D(384, 3, padding="same", activation="relu", name="conv3"),
+        L.Conv2D(384, 3, padding="same", activation="relu", name="conv4"),
+        L.Conv2D(256, 3, padding="same", activation="relu", name="conv5"),
+        L.MaxPooling2D(3, strides=2, name="pool3"),
+        L.Flatten(name="flatten"),
+        L.Dense(10, activation="softmax", name="predictions"),
+    ]
+
+
+CIFAR_INPUT = (32, 32, 3)
+
+
+def check_broken_shapes(broken_shapes: dict, collapsing_layer: str) -> None:
+    layers = broken_alexnet_layers()
+    _, refused = keras_layer_shapes(layers, CIFAR_INPUT)
+    check_layer_shapes(
+        layers[: [layer.name for layer in layers].index(refused)],
+        CIFAR_INPUT,
+        broken_shapes,
+        "broken_shapes",
+    )
+    if collapsing_layer != refused:
+        raise CheckFailure(
+            "collapsing_layer: the first layer Keras cannot build",
+            repr(refused),
+            repr(collapsing_layer),
+            "follow your shapes: the first layer whose output would have a size below 1",
+        )
+    passed(f"you found where the broken model collapses: {refused}")
+
+
+ALEXNET_ORDER = ["conv", "pool", "conv", "pool", "conv", "conv", "conv", "pool"]
+
+
+def check_fixed_alexnet(build: Callable) -> None:
+    """A model for 32x32x3 inputs keeping AlexNet's structure: five convolutions and three
+    overlapping 3x3/stride-2 max-poolings in AlexNet's order, every size at least 1, 10 classes."""
+    try:
+        model = build()
+    except ValueError as error:
+        reason = next((line for line in str(error).splitlines() if "size" in line), str(error))
+        raise CheckFailure(
+            "build_fixed_alexnet()",
+            "a model Keras can build",
+            "Keras refused it",
+            f"{reason.strip()}: compute each layer's shape and give the poolings room",
+        ) from None
+    if not isinstance(model, keras.Model):
+        raise CheckFailure("build_fixed_alexnet()", "a keras.Model", type(model).__name__)
+    if tuple(model.input_shape) != (None, *CIFAR_INPUT):
+        raise CheckFailure(
+            "the fixed model's input",
+            (None, *CIFAR_INPUT),
+            tuple(model.input_shape),
+            "CIFAR-10 images are 32x32 with 3 channels: keras.Input((32, 32, 3))",
+        )
+    spatial = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D | keras.layers.MaxPooling2D)
+    ]
+    order = ["conv" if isinstance(layer, keras.layers.Conv2D) else "pool" for layer in spatial]
+    if order != ALEXNET_ORDER:
+        raise CheckFailure(
+            "the fixed model's convolutions and poolings, in order",
+            " -> ".join(ALEXNET_ORDER),
+            " -> ".join(order) or "none",
+            "keep AlexNet's structure: fix the sizes, not the number or order of layers",
+        )
+    for layer in spatial:
+        if isinstance(layer, keras.layers.MaxPooling2D) and (
+            _pair(layer.pool_size),
+            _pair(layer.strides),
+        ) != ((3, 3), (2, 2)):
+            raise CheckFailure(
+                f"{describe_layer(layer)}",
+                "pool_size=(3, 3), strides=(2, 2)",
+                f"pool_size={tuple(layer.pool_size)}, strides={tuple(layer.strides)}",
+                "keep AlexNet's overlapping pooling; make room for it with the convolutions' stride and padding",
+            )
+        shape = tuple(layer.output.shape[1:])
+        if min(shape[:2]) < 1:
+            raise CheckFailure(f"{describe_layer(layer)}", "every size at least 1", shape)
+    if tuple(model.output_shape) != (None, 10):
+        raise CheckFailure(
+            "the fixed model's output",
+            (None, 10),
+            tuple(model.output_shape),
+            "end with Dense(10, activation='softmax'): one probability per CIFAR-10 class",
+        )
+    probabilities = _numpy(
+        model(np.random.default_rng(0).random((2, *CIFAR_INPUT)).astype("float32"))
+    )
+    if not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4):
+        raise CheckFailure(
+            "the fixed model's output rows",
+            "probabilities summing to 1",
+            probabilities.sum(axis=1),
+            "use activation='softmax' on the last layer",
+        )
+    smallest = min(min(tuple(layer.output.shape[1:3])) for layer in spatial)
+    passed(
+        f"the fixed model keeps AlexNet's 5 convolutions and 3 overlapping poolings; "
+        f"its smallest feature map is {smallest}x{smallest}"
+    )

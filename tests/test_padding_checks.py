@@ -1,0 +1,277 @@
+"""Notebook 02's checks pass the reference answers and catch realistic mistakes, naming them."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from grader.checks import CheckFailure
+from grader.checks import padding as check
+
+
+def assert_diagnosed(run_check, wrong, cause, **settings):
+    """The check must reject ``wrong`` and name ``cause`` as the likely mistake."""
+    with pytest.raises(CheckFailure) as failure:
+        run_check(wrong, **settings)
+    assert failure.value.cause and cause in failure.value.cause, str(failure.value)
+
+
+# -- the reference passes everything ------------------------------------------------------
+
+
+def test_the_reference_answers_pass_on_fixed_and_fresh_random_cases(padding_reference):
+    ref = padding_reference
+    check.check_zero_pad(ref["zero_pad"], seed=None, n_random=40)
+    check.check_conv_output_size(ref["conv_output_size"], seed=None, n_random=400)
+    check.check_same_padding(ref["same_padding"], seed=None, n_random=100)
+    check.check_conv2d(ref["conv2d"], paddings=("valid", "same", 1, 3), seed=None, n_random=30)
+    check.check_shape_table(ref["shape_table"])
+    check.check_broken_shapes(ref["broken_shapes"], ref["collapsing_layer"])
+    check.check_fixed_alexnet(ref["build_fixed_alexnet"])
+
+
+def test_the_split_probed_from_keras_puts_the_odd_row_after():
+    assert check.keras_same_padding(28, 4, 1) == (1, 2)
+    assert check.keras_same_padding(28, 3, 2) == (0, 1)
+    assert check.keras_same_padding(7, 1, 3) == (0, 0)
+
+
+# -- zero_pad ------------------------------------------------------------------------------
+
+
+def pads(spec):
+    return ((spec, spec), (spec, spec)) if isinstance(spec, int) else spec
+
+
+@pytest.mark.parametrize(
+    "wrong, cause",
+    [
+        (lambda x, p: np.pad(x, ((1, 1), *pads(p), (1, 1))) if p else x, "batch and channel axes"),
+        (
+            lambda x, p: np.pad(x, ((0, 0), pads(p)[1], pads(p)[0], (0, 0))),
+            "rows and columns swapped",
+        ),
+        (
+            lambda x, p: np.pad(x, ((0, 0), pads(p)[0][::-1], pads(p)[1][::-1], (0, 0))),
+            "(before, after)",
+        ),
+        (lambda x, p: np.pad(x, ((0, 0), *pads(p), (0, 0)), mode="edge"), "zeros, not copies"),
+        (
+            lambda x, p: (
+                np.pad(x, ((0, 0), (0, p), (0, p), (0, 0)))
+                if isinstance(p, int)
+                else np.pad(x, ((0, 0), *p, (0, 0)))
+            ),
+            "an int pads every side",
+        ),
+    ],
+)
+def test_zero_pad_check_names_the_mistake(wrong, cause):
+    assert_diagnosed(check.check_zero_pad, wrong, cause)
+
+
+# -- output sizes ---------------------------------------------------------------------------
+
+
+def size_formula(valid, same, explicit=None, ignore_stride=False):
+    def conv_output_size(n, k, s, padding):
+        s = 1 if ignore_stride else s
+        if padding == "valid":
+            return valid(n, k, s)
+        if padding == "same":
+            return same(n, k, s)
+        return (explicit or (lambda n, k, s, p: valid(n + 2 * p, k, s)))(n, k, s, padding)
+
+    return conv_output_size
+
+
+def valid(n, k, s):
+    return (n - k) // s + 1
+
+
+def same(n, k, s):
+    return math.ceil(n / s)
+
+
+@pytest.mark.parametrize(
+    "wrong, cause",
+    [
+        (size_formula(lambda n, k, s: (n - k) // s, same), "needs the +1"),
+        (size_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same), "floor, not ceil"),
+        (size_formula(valid, lambda n, k, s: n // s), "'same' rounds up"),
+        (size_formula(valid, lambda n, k, s: valid(n + 2 * ((k - 1) // 2), k, s)), "even kernel"),
+        (
+            size_formula(valid, same, explicit=lambda n, k, s, p: valid(n + p, k, s)),
+            "n + 2p, not n + p",
+        ),
+        (size_formula(valid, same, ignore_stride=True), "the stride was ignored"),
+    ],
+)
+def test_output_size_check_names_the_mistake(wrong, cause):
+    assert_diagnosed(check.check_conv_output_size, wrong, cause)
+
+
+def split(before_share):
+    def same_padding(n, k, s):
+        total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+        return before_share(total), total - before_share(total)
+
+    return same_padding
+
+
+@pytest.mark.parametrize(
+    "wrong, cause",
+    [
+        (split(lambda total: total - total // 2), "odd padding row after"),
+        (lambda n, k, s: ((k - 1) // 2, (k - 1) // 2), "cannot be split symmetrically"),
+        (
+            lambda n, k, s: ((k - 1) // 2, k - 1 - (k - 1) // 2),
+            "k - 1 is the total only for stride 1",
+        ),
+    ],
+)
+def test_same_padding_check_names_the_mistake(wrong, cause):
+    assert_diagnosed(check.check_same_padding, wrong, cause)
+
+
+# -- conv2d ---------------------------------------------------------------------------------
+
+
+def altered(reference, kernel=lambda k: k, bias=lambda b: b, **forced):
+    def conv2d(x, k, b, strides=1, padding="valid"):
+        arguments = {"strides": strides, "padding": padding, **forced}
+        return reference(x, kernel(k), bias(b), **arguments)
+
+    return conv2d
+
+
+def with_split(reference_namespace, same_padding):
+    """The reference conv2d, calling a different same_padding (as a student's would)."""
+    namespace = dict(reference_namespace, same_padding=same_padding)
+    function = reference_namespace["conv2d"]
+    return type(function)(function.__code__, namespace)
+
+
+@pytest.mark.parametrize(
+    "make_wrong, paddings, cause",
+    [
+        (
+            lambda ref: altered(ref["conv2d"], kernel=lambda k: k[::-1, ::-1]),
+            ("valid",),
+            "kernel was flipped",
+        ),
+        (lambda ref: altered(ref["conv2d"], bias=np.zeros_like), ("valid",), "bias was not added"),
+        (lambda ref: altered(ref["conv2d"], strides=1), ("valid",), "stride was ignored"),
+        (
+            lambda ref: altered(ref["conv2d"], padding="valid"),
+            ("same",),
+            "padding='same' was ignored",
+        ),
+        (
+            lambda ref: with_split(ref, split(lambda total: total - total // 2)),
+            ("same",),
+            "bottom/right, not the top/left",
+        ),
+        (lambda ref: altered(ref["conv2d"], padding="valid"), (2,), "explicit padding was ignored"),
+    ],
+)
+def test_conv2d_check_names_the_mistake(padding_reference, make_wrong, paddings, cause):
+    assert_diagnosed(check.check_conv2d, make_wrong(padding_reference), cause, paddings=paddings)
+
+
+def test_conv2d_check_refuses_an_implementation_that_calls_keras():
+    def conv2d(x, kernel, bias, strides=1, padding="valid"):
+        return keras.ops.conv(x, kernel, strides, padding) + bias
+
+    with pytest.raises(CheckFailure, match="must be written with NumPy"):
+        check.check_conv2d(conv2d)
+
+
+# -- shape tables and the broken model --------------------------------------------------------
+
+
+def test_shape_table_failure_names_the_first_wrong_layer_and_why(padding_reference):
+    table = dict(padding_reference["shape_table"], pool1=(14, 14, 288), conv3=(5, 5, 64))
+    with pytest.raises(CheckFailure) as failure:
+        check.check_shape_table(table)
+    message = str(failure.value)
+    assert message.startswith("shape_table: pool1 (MaxPooling2D")
+    assert "expected: 14x14x32" in message and "pooling keeps the number of channels: 32" in message
+
+
+@pytest.mark.parametrize(
+    "change, cause",
+    [
+        ({"conv2": (32, 32, 32)}, "you used the 'same' formula for padding='valid'"),
+        ({"pool2": (1, 1, 64)}, "you used the 'valid' formula for padding='same'"),
+        ({"flatten": (64,)}, "Flatten multiplies all three"),
+        ({"conv1": (32, 32, 3)}, "one channel per filter: 16"),
+    ],
+)
+def test_shape_table_check_names_the_mistake(padding_reference, change, cause):
+    assert_diagnosed(
+        check.check_shape_table, dict(padding_reference["shape_table"], **change), cause
+    )
+
+
+def test_shape_table_must_list_every_layer_in_order(padding_reference):
+    table = dict(padding_reference["shape_table"])
+    table.pop("flatten")
+    with pytest.raises(CheckFailure, match="one entry per layer"):
+        check.check_shape_table(table)
+
+
+def test_broken_model_check_wants_the_real_collapse(padding_reference):
+    shapes = padding_reference["broken_shapes"]
+    with pytest.raises(CheckFailure, match="expected: 'pool2'"):
+        check.check_broken_shapes(shapes, "conv3")
+    assert_diagnosed(
+        lambda s: check.check_broken_shapes(s, "pool2"),
+        dict(shapes, conv1=(22, 22, 96)),
+        "the stride was ignored",
+    )
+
+
+def alexnet_variant(conv1=None, pool=None, output=None):
+    def build():
+        layers = keras.layers
+        return keras.Sequential(
+            [
+                keras.Input((32, 32, 3)),
+                conv1 or layers.Conv2D(96, 3, padding="same", activation="relu"),
+                pool or layers.MaxPooling2D(3, strides=2),
+                layers.Conv2D(256, 5, padding="same", activation="relu"),
+                layers.MaxPooling2D(3, strides=2),
+                layers.Conv2D(384, 3, padding="same", activation="relu"),
+                layers.Conv2D(384, 3, padding="same", activation="relu"),
+                layers.Conv2D(256, 3, padding="same", activation="relu"),
+                layers.MaxPooling2D(3, strides=2),
+                layers.Flatten(),
+                output or layers.Dense(10, activation="softmax"),
+            ]
+        )
+
+    return build
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (
+            alexnet_variant(conv1=keras.layers.Conv2D(96, 11, strides=4, activation="relu")),
+            "Keras refused it",
+        ),
+        (alexnet_variant(pool=keras.layers.MaxPooling2D(2)), "keep AlexNet's overlapping pooling"),
+        (alexnet_variant(pool=keras.layers.Conv2D(96, 3, strides=2)), "keep AlexNet's structure"),
+        (alexnet_variant(output=keras.layers.Dense(10)), "softmax"),
+        (
+            alexnet_variant(output=keras.layers.Dense(100, activation="softmax")),
+            "one probability per CIFAR-10 class",
+        ),
+    ],
+)
+def test_fixed_alexnet_check_explains_what_is_wrong(build, message):
+    with pytest.raises(CheckFailure) as failure:
+        check.check_fixed_alexnet(build)
+    assert message in str(failure.value)
