@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test release lint clean
+.PHONY: demo test release lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,12 @@ test: $(STAMP)
 release: $(STAMP)
 	$(BIN)/grader release
 
+bench: $(STAMP)
+	$(BIN)/python bench/lenet5.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check grader tests
+	$(BIN)/ruff format --check grader tests bench
 
 clean:
 	rm -rf build gradebook.db submitted autograded feedback grades.csv

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 
+from grader.grading import GRADING_VARIABLE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -74,6 +76,9 @@ class Course:
         # nbgrader runs helper programs (alembic) by name: make this interpreter's
         # scripts findable even when the virtual environment is not activated.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        # Kernels started by nbgrader inherit this: training cells load submitted weights
+        # instead of training (grader/grading.py).
+        env[GRADING_VARIABLE] = "1"
         result = subprocess.run(
             [sys.executable, "-m", "nbgrader", *args],
             cwd=self.root,
@@ -91,14 +96,22 @@ class Course:
         self.nbgrader("generate_assignment", assignment, "--force")
 
     def submit(
-        self, student: str, assignment: str, notebooks: dict[str, nbformat.NotebookNode]
+        self,
+        student: str,
+        assignment: str,
+        notebooks: dict[str, nbformat.NotebookNode],
+        files: dict[str, Path] | None = None,
     ) -> None:
+        """Place a submission as nbgrader expects it: notebooks plus any other files
+        (e.g. trained weights) in submitted/<student>/<assignment>/."""
         folder = self.submission_dir(student, assignment)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         for name, notebook in notebooks.items():
             nbformat.write(notebook, str(folder / f"{name}.ipynb"))
+        for name, source in (files or {}).items():
+            shutil.copy2(source, folder / name)
 
     def autograde(self, assignment: str) -> None:
         self.nbgrader("autograde", assignment, "--force")

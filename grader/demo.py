@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader import example_weights
 from grader.course import REPO_ROOT, Course, Grade
 from grader.notebook_cells import answer_cells, read, without_markers
 
@@ -29,6 +30,9 @@ class ExampleStudent:
     answers: str  # "reference" or "none"
     about: str = ""
     overrides: dict[str, dict[str, Path]] = field(default_factory=dict)
+    weights: dict[str, str] = field(
+        default_factory=dict
+    )  # assignment -> "reference" | "undertrained"
 
 
 def load_students(path: Path = EXAMPLES_DIR / "students.json") -> list[ExampleStudent]:
@@ -43,6 +47,7 @@ def load_students(path: Path = EXAMPLES_DIR / "students.json") -> list[ExampleSt
                 assignment: {grade_id: folder / file for grade_id, file in cells.items()}
                 for assignment, cells in entry.get("overrides", {}).items()
             },
+            weights=entry.get("weights", {}),
         )
         for student_id, entry in spec.items()
     ]
@@ -80,7 +85,15 @@ def grade_examples(
     for assignment in assignments:
         course.release(assignment)
         for student in students:
-            course.submit(student.id, assignment, build_submission(course, student, assignment))
+            files = {}
+            if assignment in student.weights:
+                spec = example_weights.BY_ASSIGNMENT[assignment]
+                files[spec.file_name] = example_weights.weights_for(
+                    assignment, student.weights[assignment]
+                )
+            course.submit(
+                student.id, assignment, build_submission(course, student, assignment), files
+            )
         started = time.perf_counter()
         course.autograde(assignment)
         say(

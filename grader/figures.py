@@ -122,3 +122,27 @@ def plot_shape_flow(flows: dict[str, list[tuple[str, int]]], title: str = ""):
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def show_confusion_matrix(true, predicted, labels: list, title: str = ""):
+    """Counts of (true, predicted) pairs; the diagonal (correct) is left blank so errors stand out."""
+    n = len(labels)
+    counts = np.zeros((n, n), dtype=int)
+    np.add.at(counts, (np.ravel(true), np.ravel(predicted)), 1)
+    errors = counts.astype(float)
+    np.fill_diagonal(errors, np.nan)
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    shown = ax.imshow(errors, cmap="Reds")
+    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="errors")
+    for i in range(n):
+        for j in range(n):
+            if counts[i, j]:
+                colour = "gray" if i == j else "black"
+                ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=8, color=colour)
+    ax.set_xticks(range(n), labels)
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -40,3 +40,21 @@ def without_markers(source: str) -> str:
 
 def solution_code(notebook_path: Path | str, grade_id: str) -> str:
     return without_markers(answer_cells(read(notebook_path))[grade_id].source)
+
+
+def load_answers(notebook_path: Path | str) -> dict:
+    """Run a solution notebook's answer cells (markers stripped) in a namespace holding the
+    setup cell's usual imports, and return that namespace: the reference answers by name.
+    Tests and benchmarks use it, so that the solutions notebook stays the single source."""
+    import math
+
+    import keras
+    import numpy as np
+
+    namespace = {"np": np, "math": math, "keras": keras}
+    for cell in answer_cells(read(notebook_path)).values():
+        exec(
+            compile(without_markers(cell.source), f"<{Path(notebook_path).name}>", "exec"),
+            namespace,
+        )
+    return namespace

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from grader.checks.architecture import build_model
 from grader.checks.compare import (
     Mistake,
     assert_matches,
@@ -652,18 +653,9 @@ ALEXNET_ORDER = ["conv", "pool", "conv", "pool", "conv", "conv", "conv", "pool"]
 def check_fixed_alexnet(build: Callable) -> None:
     """A model for 32x32x3 inputs keeping AlexNet's structure: five convolutions and three
     overlapping 3x3/stride-2 max-poolings in AlexNet's order, every size at least 1, 10 classes."""
-    try:
-        model = build()
-    except ValueError as error:
-        reason = next((line for line in str(error).splitlines() if "size" in line), str(error))
-        raise CheckFailure(
-            "build_fixed_alexnet()",
-            "a model Keras can build",
-            "Keras refused it",
-            f"{reason.strip()}: compute each layer's shape and give the poolings room",
-        ) from None
-    if not isinstance(model, keras.Model):
-        raise CheckFailure("build_fixed_alexnet()", "a keras.Model", type(model).__name__)
+    model = build_model(
+        build, "build_fixed_alexnet()", "compute each layer's shape and give the poolings room"
+    )
     if tuple(model.input_shape) != (None, *CIFAR_INPUT):
         raise CheckFailure(
             "the fixed model's input",

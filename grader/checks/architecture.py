@@ -1,0 +1,231 @@
+"""Compare a student's Keras model with a reference architecture, layer by layer.
+
+Both models are reduced to a list of :class:`LayerSummary` that ignores what does not change
+the network: the InputLayer, an ``Activation`` layer (folded into the layer before it), and
+the two equivalent ways to write a fully connected layer on a feature map (a convolution whose
+window covers the whole map, followed by ``Flatten``, equals ``Flatten`` then ``Dense``: LeNet's
+C5 is written both ways). The first difference is reported with the layer's role and what
+differs: kind, settings, activation, output shape or parameter count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+
+from grader.checks.failure import CheckFailure, passed
+
+KINDS = {
+    "Conv2D": "convolution",
+    "AveragePooling2D": "average pooling",
+    "MaxPooling2D": "max pooling",
+    "Dense": "dense",
+    "Flatten": "flatten",
+    "Dropout": "dropout",
+}
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    role: str
+    kind: str
+    output: tuple[int, ...]
+    params: int
+    activation: str | None = None
+    settings: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        parts = [f"{key}={value}" for key, value in self.settings.items()]
+        if self.activation:
+            parts.append(f"activation={self.activation}")
+        shape = "x".join(map(str, self.output))
+        return f"{self.kind} ({', '.join(parts)}) -> {shape}, {self.params:,} parameters"
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
+
+
+def _activation(config: dict) -> str | None:
+    name = config.get("activation")
+    if isinstance(name, dict):  # serialized custom activation
+        name = name.get("config", {}).get("name") or name.get("class_name")
+    return None if name in (None, "linear") else str(name)
+
+
+def _settings(layer, config: dict) -> dict:
+    kind = type(layer).__name__
+    if kind == "Conv2D":
+        return {
+            "filters": config["filters"],
+            "kernel": _pair(config["kernel_size"]),
+            "strides": _pair(config["strides"]),
+            "padding": config["padding"],
+            **({"groups": config["groups"]} if config.get("groups", 1) != 1 else {}),
+        }
+    if kind in ("AveragePooling2D", "MaxPooling2D"):
+        return {
+            "pool": _pair(config["pool_size"]),
+            "strides": _pair(config["strides"] or config["pool_size"]),
+            "padding": config["padding"],
+        }
+    if kind == "Dense":
+        return {"units": config["units"]}
+    if kind == "Dropout":
+        return {"rate": config["rate"]}
+    return {}
+
+
+def summarize(model: keras.Model) -> list[LayerSummary]:
+    """The model as a list of layers that matter, with Keras's own shapes and counts."""
+    summaries: list[LayerSummary] = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        config = layer.get_config()
+        if kind == "InputLayer":
+            continue
+        if kind == "Activation" and summaries:
+            last = summaries[-1]
+            summaries[-1] = LayerSummary(
+                last.role, last.kind, last.output, last.params, _activation(config), last.settings
+            )
+            continue
+        output = tuple(int(d) for d in layer.output.shape[1:])
+        summaries.append(
+            LayerSummary(
+                layer.name,
+                KINDS.get(kind, kind),
+                output,
+                int(layer.count_params()),
+                _activation(config),
+                _settings(layer, config),
+            )
+        )
+    return _dense_form(summaries)
+
+
+def _dense_form(layers: list[LayerSummary]) -> list[LayerSummary]:
+    """Rewrite 'convolution covering the whole map, then flatten' as 'flatten, then dense'."""
+    result: list[LayerSummary] = []
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        follows = layers[i + 1] if i + 1 < len(layers) else None
+        if (
+            layer.kind == "convolution"
+            and layer.output[:2] == (1, 1)
+            and follows is not None
+            and follows.kind == "flatten"
+            and layer.settings["padding"] == "valid"
+        ):
+            result.append(
+                LayerSummary(follows.role, "flatten", (layer.params // layer.output[2] - 1,), 0)
+            )
+            result.append(
+                LayerSummary(
+                    layer.role,
+                    "dense",
+                    (layer.output[2],),
+                    layer.params,
+                    layer.activation,
+                    {"units": layer.output[2]},
+                )
+            )
+            i += 2
+            continue
+        result.append(layer)
+        i += 1
+    return result
+
+
+def _first_difference(
+    got: LayerSummary, expected: LayerSummary
+) -> tuple[str, object, object] | None:
+    if got.kind != expected.kind:
+        return "the kind of layer", expected.kind, got.kind
+    for key, value in expected.settings.items():
+        if got.settings.get(key) != value:
+            return key, value, got.settings.get(key)
+    if got.activation != expected.activation:
+        return (
+            "the activation",
+            expected.activation or "none (linear)",
+            got.activation or "none (linear)",
+        )
+    if got.output != expected.output:
+        return (
+            "the output shape",
+            "x".join(map(str, expected.output)),
+            "x".join(map(str, got.output)),
+        )
+    if got.params != expected.params:
+        return "the number of parameters", f"{expected.params:,}", f"{got.params:,}"
+    return None
+
+
+def build_model(build: Callable[[], keras.Model], what: str, hint: str) -> keras.Model:
+    """Call the student's builder; a model Keras refuses to build is a failure that says why."""
+    try:
+        model = build()
+    except ValueError as error:
+        reason = next((line for line in str(error).splitlines() if "size" in line), str(error))
+        raise CheckFailure(
+            what,
+            "a model Keras can build",
+            "Keras refused it",
+            f"{reason.strip().rstrip('.')}: {hint}",
+        ) from None
+    if not isinstance(model, keras.Model):
+        raise CheckFailure(what, "a keras.Model", type(model).__name__)
+    return model
+
+
+def compare_models(
+    student: keras.Model, reference: keras.Model, what: str, hints: dict | None = None
+) -> None:
+    """Raise CheckFailure at the first layer where ``student`` differs from ``reference``.
+
+    ``hints`` maps (role, aspect) to a sentence explaining why the reference is as it is,
+    e.g. ("S2", "the kind of layer"): "LeNet-5 subsamples by averaging".
+    """
+    hints = hints or {}
+    if not isinstance(student, keras.Model):
+        raise CheckFailure(what, "a keras.Model", type(student).__name__)
+    if tuple(student.input_shape) != tuple(reference.input_shape):
+        raise CheckFailure(
+            f"{what}: the input",
+            reference.input_shape,
+            student.input_shape,
+            hints.get(("input", "shape")),
+        )
+    got_layers, expected_layers = summarize(student), summarize(reference)
+    for position, expected in enumerate(expected_layers):
+        if position >= len(got_layers):
+            raise CheckFailure(
+                f"{what}: layer {position + 1} ({expected.role})",
+                expected.describe(),
+                "nothing: the model ends too early",
+            )
+        got = got_layers[position]
+        difference = _first_difference(got, expected)
+        if difference:
+            aspect, wanted, found = difference
+            raise CheckFailure(
+                f"{what}: layer {position + 1} ({expected.role}) differs in {aspect}\n"
+                f"  reference layer: {expected.describe()}\n  your layer:      {got.describe()}",
+                wanted,
+                found,
+                hints.get((expected.role, aspect)),
+            )
+    if len(got_layers) > len(expected_layers):
+        extra = got_layers[len(expected_layers)]
+        raise CheckFailure(
+            f"{what}: after the last layer",
+            "nothing more",
+            extra.describe(),
+            "the reference ends here; remove the extra layers",
+        )
+    total = sum(layer.params for layer in expected_layers)
+    passed(f"{what}: all {len(expected_layers)} layers match the reference ({total:,} parameters)")

@@ -1,0 +1,237 @@
+"""Checks for notebook 03 (LeNet-5 on MNIST).
+
+Oracles: a reference LeNet-5 built in Keras (compared layer by layer), Keras's
+``ZeroPadding2D`` and ``Rescaling`` for the preprocessing, ``compute_output_shape`` for the
+sizes in the debug exercise, and the MNIST test set for the trained model's accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from grader import thresholds
+from grader.checks.architecture import build_model, compare_models
+from grader.checks.compare import Mistake, assert_matches
+from grader.checks.failure import CheckFailure, passed
+from grader.grading import grading_mode, retrain_requested
+
+WEIGHTS_FILE = "lenet5.weights.h5"
+
+# The 1998 paper maps pixels so that the background is -0.1 and full ink 1.175: the inputs
+# then have a mean near 0 and a variance near 1, which suits tanh units.
+BACKGROUND, INK = -0.1, 1.175
+
+
+def reference_lenet5() -> keras.Model:
+    """LeNet-5 in its usual Keras form: the architecture the notebook's table describes."""
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((32, 32, 1)),
+            L.Conv2D(6, 5, activation="tanh", name="C1"),
+            L.AveragePooling2D(2, name="S2"),
+            L.Conv2D(16, 5, activation="tanh", name="C3"),
+            L.AveragePooling2D(2, name="S4"),
+            L.Conv2D(120, 5, activation="tanh", name="C5"),
+            L.Flatten(name="flatten"),
+            L.Dense(84, activation="tanh", name="F6"),
+            L.Dense(10, activation="softmax", name="output"),
+        ],
+        name="lenet5_reference",
+    )
+
+
+HINTS = {
+    ("input", "shape"): "LeNet-5 takes 32x32 images with one channel: keras.Input((32, 32, 1))",
+    (
+        "S2",
+        "the kind of layer",
+    ): "LeNet-5 subsamples by averaging: AveragePooling2D, not MaxPooling2D",
+    (
+        "S4",
+        "the kind of layer",
+    ): "LeNet-5 subsamples by averaging: AveragePooling2D, not MaxPooling2D",
+    (
+        "C1",
+        "the activation",
+    ): "LeNet-5 uses tanh (a scaled tanh in the paper), not ReLU, which came later",
+    (
+        "C3",
+        "the activation",
+    ): "LeNet-5 uses tanh (a scaled tanh in the paper), not ReLU, which came later",
+    (
+        "C5",
+        "the activation",
+    ): "LeNet-5 uses tanh (a scaled tanh in the paper), not ReLU, which came later",
+    (
+        "F6",
+        "the activation",
+    ): "LeNet-5 uses tanh (a scaled tanh in the paper), not ReLU, which came later",
+    ("output", "the activation"): "the output layer gives class probabilities: softmax",
+    (
+        "C1",
+        "padding",
+    ): "LeNet-5's convolutions are 'valid': the 32x32 input already carries the padding",
+    ("C3", "padding"): "LeNet-5's convolutions are 'valid': 14x14 becomes 10x10",
+    ("C5", "the output shape"): "C5 is a 5x5 convolution on the 5x5 map: its output is 1x1x120",
+}
+
+
+def check_build_lenet5(build_lenet5: Callable) -> None:
+    model = build_model(
+        build_lenet5, "build_lenet5()", "LeNet-5 takes 32x32 inputs: keras.Input((32, 32, 1))"
+    )
+    compare_models(model, reference_lenet5(), "build_lenet5()", HINTS)
+
+
+# -- preprocessing ---------------------------------------------------------------------------
+
+
+def keras_preprocess(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 (N, 32, 32, 1): 2 background pixels on every side,
+    background -0.1, full ink 1.175."""
+    x = keras.layers.ZeroPadding2D(2)(np.asarray(images, "float32")[..., None])
+    return keras.ops.convert_to_numpy(
+        keras.layers.Rescaling(scale=(INK - BACKGROUND) / 255, offset=BACKGROUND)(x)
+    )
+
+
+def _preprocess_mistakes(images: np.ndarray) -> list[Mistake]:
+    x = images.astype("float32")[..., None]
+    padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))
+    return [
+        ("the pixels were not rescaled: map 0..255 to -0.1..1.175", lambda: padded),
+        (
+            "scaled to 0..1; the paper maps background to -0.1 and ink to 1.175",
+            lambda: padded / 255,
+        ),
+        (
+            "the border was padded with 0 after rescaling, so it is not background (-0.1): pad first, "
+            "or pad with -0.1",
+            lambda: np.pad(
+                BACKGROUND + x / 255 * (INK - BACKGROUND), ((0, 0), (2, 2), (2, 2), (0, 0))
+            ),
+        ),
+        (
+            "the channel axis is missing: Keras wants (N, 32, 32, 1)",
+            lambda: keras_preprocess(images)[..., 0],
+        ),
+        (
+            "pad 2 pixels on every side (28 + 2 + 2 = 32), not 4 on one side",
+            lambda: (
+                BACKGROUND + np.pad(x, ((0, 0), (0, 4), (0, 4), (0, 0))) / 255 * (INK - BACKGROUND)
+            ),
+        ),
+    ]
+
+
+def check_preprocess(preprocess: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    for n in [3, 1, *(int(rng.integers(1, 6)) for _ in range(n_random))]:
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        got = preprocess(images.copy())
+        what = f"preprocess(uint8 images of shape {images.shape})"
+        if np.asarray(got).dtype != np.float32:
+            raise CheckFailure(
+                what,
+                "float32 values",
+                np.asarray(got).dtype,
+                "Keras trains in float32: convert with .astype('float32')",
+            )
+        assert_matches(what, got, keras_preprocess(images), _preprocess_mistakes(images), atol=1e-5)
+    passed("preprocess matches the reference padding and scaling")
+
+
+# -- the classic bug: a 32x32 model fed 28x28 images --------------------------------------------
+
+
+def flattened_size(input_size: int) -> int:
+    """Length of LeNet-5's feature vector after S4 and Flatten, for square inputs (Keras shapes)."""
+    shape = (None, input_size, input_size, 1)
+    for layer in reference_lenet5().layers[:4]:  # C1, S2, C3, S4
+        shape = layer.compute_output_shape(shape)
+    return int(np.prod(shape[1:]))
+
+
+def check_flatten_sizes(size_for_32: int, size_for_28: int) -> None:
+    for input_size, got in ((32, size_for_32), (28, size_for_28)):
+        expected = flattened_size(input_size)
+        if got != expected:
+            after_s4 = (input_size - 4) // 2 - 4
+            cause = None
+            if got == (input_size - 4) ** 2 * 16 or got == (input_size - 4) ** 2 * 6:
+                cause = "the poolings halve the size twice: count S2 and S4 too"
+            elif got == after_s4 // 2 * after_s4 // 2 * 16:
+                cause = "each 5x5 'valid' convolution trims 4 rows: 32 -> 28 -> 14 -> 10 -> 5"
+            raise CheckFailure(
+                f"the length of the flattened S4 output for {input_size}x{input_size} inputs",
+                expected,
+                got,
+                cause or "follow the shapes: C1, S2, C3, S4, then height x width x 16",
+            )
+    passed("you found both sizes: the Dense layer built for one cannot take the other")
+
+
+# -- the trained model's accuracy ------------------------------------------------------------------
+
+
+def check_accuracy(
+    build_lenet5: Callable,
+    preprocess: Callable,
+    weights_path: str | Path = WEIGHTS_FILE,
+    *,
+    threshold: float | None = None,
+    x_test=None,
+    y_test=None,
+    train=None,
+) -> float:
+    """Load the submitted weights into the student's model and measure MNIST test accuracy.
+
+    In grading mode a missing weights file fails with an explanation, unless the instructor
+    asked to retrain (CNN_COURSE_RETRAIN=1): then ``train(model)`` retrains it from the
+    student's own code with the course recipe, and the same threshold applies.
+    """
+    if threshold is None:
+        threshold = thresholds.LENET5_MIN_TEST_ACCURACY
+    if x_test is None:
+        from grader.datasets import load_mnist
+
+        _, (x_test, y_test) = load_mnist()
+    weights_path = Path(weights_path)
+    model = build_lenet5()
+    if weights_path.exists():
+        try:
+            model.load_weights(weights_path)
+        except (ValueError, OSError) as error:
+            raise CheckFailure(
+                f"loading {weights_path}",
+                "weights saved from build_lenet5()",
+                f"a file Keras cannot load into it ({str(error).splitlines()[0][:120]})",
+                "run the training cell again after changing build_lenet5(), and submit the new file",
+            ) from None
+        source = f"the weights in {weights_path.name}"
+    elif grading_mode() and retrain_requested() and train is not None:
+        train(model)
+        source = "weights retrained from your code (instructor's retrain option)"
+    else:
+        raise CheckFailure(
+            f"the trained weights {weights_path.name}",
+            f"a file {weights_path.name} next to the notebook",
+            "no such file",
+            "run the training cell (it saves the file), then submit the file with the notebook",
+        )
+    predictions = model.predict(preprocess(x_test), batch_size=1000, verbose=0)
+    accuracy = float(np.mean(np.argmax(predictions, axis=1) == np.ravel(y_test)))
+    if accuracy < threshold:
+        raise CheckFailure(
+            f"MNIST test accuracy of {source}",
+            f"at least {threshold:.2%}",
+            f"{accuracy:.2%}",
+            "train with the notebook's recipe to the end (all epochs), from your final build_lenet5()",
+        )
+    passed(f"MNIST test accuracy {accuracy:.2%} with {source} (threshold {threshold:.2%})")
+    return accuracy

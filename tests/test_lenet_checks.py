@@ -1,0 +1,238 @@
+"""Notebook 03's checks: the architecture comparator, preprocessing, the debug sizes, and the
+accuracy test on submitted weights (missing, unloadable, below and above the threshold)."""
+
+import keras
+import numpy as np
+import pytest
+
+from grader.checks import CheckFailure
+from grader.checks import lenet as check
+
+L = keras.layers
+
+
+def lenet(c1=None, s2=None, c5=None, f6=None, out=None, input_shape=(32, 32, 1), extra=()):
+    """The reference architecture with one layer swapped: a student's near miss."""
+
+    def build():
+        return keras.Sequential(
+            [
+                keras.Input(input_shape),
+                c1 or L.Conv2D(6, 5, activation="tanh"),
+                s2 or L.AveragePooling2D(2),
+                L.Conv2D(16, 5, activation="tanh"),
+                L.AveragePooling2D(2),
+                *(c5 or [L.Conv2D(120, 5, activation="tanh"), L.Flatten()]),
+                f6 or L.Dense(84, activation="tanh"),
+                out or L.Dense(10, activation="softmax"),
+                *extra,
+            ]
+        )
+
+    return build
+
+
+def test_the_reference_passes_every_check(lenet_reference):
+    check.check_build_lenet5(lenet_reference["build_lenet5"])
+    check.check_preprocess(lenet_reference["preprocess"], seed=None, n_random=5)
+    check.check_flatten_sizes(lenet_reference["size_for_32"], lenet_reference["size_for_28"])
+
+
+def test_c5_written_as_flatten_and_dense_is_the_same_network():
+    check.check_build_lenet5(lenet(c5=[L.Flatten(), L.Dense(120, activation="tanh")]))
+
+
+def test_an_activation_layer_after_a_linear_layer_counts_as_its_activation():
+    def build():
+        return keras.Sequential(
+            [
+                keras.Input((32, 32, 1)),
+                L.Conv2D(6, 5),
+                L.Activation("tanh"),
+                L.AveragePooling2D(2),
+                L.Conv2D(16, 5, activation="tanh"),
+                L.AveragePooling2D(2),
+                L.Conv2D(120, 5, activation="tanh"),
+                L.Flatten(),
+                L.Dense(84, activation="tanh"),
+                L.Dense(10, activation="softmax"),
+            ]
+        )
+
+    check.check_build_lenet5(build)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lenet(s2=L.MaxPooling2D(2)), "LeNet-5 subsamples by averaging"),
+        (lenet(c1=L.Conv2D(6, 5, activation="relu")), "not ReLU"),
+        (
+            lenet(c1=L.Conv2D(6, 5, padding="same", activation="tanh")),
+            "already carries the padding",
+        ),
+        (lenet(input_shape=(28, 28, 1)), "LeNet-5 takes 32x32 inputs"),
+        (
+            lenet(input_shape=(32, 32, 3), c5=[L.Flatten(), L.Dense(120, activation="tanh")]),
+            "32x32 images with one channel",
+        ),
+        (lenet(c1=L.Conv2D(6, 3, activation="tanh")), "differs in kernel"),
+        (lenet(f6=L.Dense(64, activation="tanh")), "differs in units"),
+        (lenet(out=L.Dense(10)), "class probabilities: softmax"),
+        (lenet(extra=[L.Dense(10, activation="softmax")]), "remove the extra layers"),
+    ],
+)
+def test_the_architecture_check_names_the_first_difference(build, message):
+    with pytest.raises(CheckFailure) as failure:
+        check.check_build_lenet5(build)
+    assert message in str(failure.value)
+
+
+def test_a_difference_names_the_layer_and_shows_both_versions():
+    with pytest.raises(CheckFailure) as failure:
+        check.check_build_lenet5(lenet(s2=L.MaxPooling2D(2)))
+    message = str(failure.value)
+    assert message.startswith("build_lenet5(): layer 2 (S2) differs in the kind of layer")
+    assert (
+        "reference layer: average pooling (pool=(2, 2), strides=(2, 2), padding=valid) -> 14x14x6, 0 parameters"
+        in message
+    )
+    assert "your layer:      max pooling" in message
+
+
+@pytest.mark.parametrize(
+    "wrong, cause",
+    [
+        (
+            lambda x: np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None].astype("float32"),
+            "not rescaled",
+        ),
+        (
+            lambda x: np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None].astype("float32") / 255,
+            "scaled to 0..1",
+        ),
+        (
+            lambda x: np.pad((-0.1 + x / 255 * 1.275).astype("float32"), ((0, 0), (2, 2), (2, 2)))[
+                ..., None
+            ],
+            "padded with 0 after rescaling",
+        ),
+        (
+            lambda x: (-0.1 + np.pad(x, ((0, 0), (2, 2), (2, 2))) / 255 * 1.275).astype("float32"),
+            "channel axis",
+        ),
+    ],
+)
+def test_the_preprocess_check_names_the_mistake(wrong, cause):
+    with pytest.raises(CheckFailure) as failure:
+        check.check_preprocess(wrong)
+    assert failure.value.cause and cause in failure.value.cause, str(failure.value)
+
+
+def test_the_preprocess_check_wants_float32():
+    with pytest.raises(CheckFailure, match="float32"):
+        check.check_preprocess(
+            lambda x: -0.1 + np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None] / 255 * 1.275
+        )
+
+
+@pytest.mark.parametrize(
+    "sizes, cause",
+    [
+        ((400, 24 * 24 * 16), "count S2 and S4 too"),
+        ((28 * 28 * 16, 256), "count S2 and S4 too"),
+        ((400, 300), "follow the shapes"),
+    ],
+)
+def test_the_flatten_sizes_check_explains(sizes, cause):
+    with pytest.raises(CheckFailure) as failure:
+        check.check_flatten_sizes(*sizes)
+    assert cause in failure.value.cause
+
+
+# -- the accuracy test on submitted weights ---------------------------------------------------
+
+
+@pytest.fixture
+def small_test_set():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (64, 28, 28), dtype=np.uint8), rng.integers(0, 10, 64).astype(
+        np.uint8
+    )
+
+
+def test_missing_weights_fail_with_what_to_submit(lenet_reference, small_test_set, tmp_path):
+    x, y = small_test_set
+    with pytest.raises(CheckFailure) as failure:
+        check.check_accuracy(
+            lenet_reference["build_lenet5"],
+            lenet_reference["preprocess"],
+            tmp_path / "lenet5.weights.h5",
+            x_test=x,
+            y_test=y,
+        )
+    assert "no such file" in str(failure.value) and "submit the file with the notebook" in str(
+        failure.value
+    )
+
+
+def test_weights_of_another_architecture_fail_with_an_explanation(
+    lenet_reference, small_test_set, tmp_path
+):
+    x, y = small_test_set
+    other = lenet(f6=L.Dense(64, activation="tanh"))()
+    other.save_weights(tmp_path / "lenet5.weights.h5")
+    with pytest.raises(CheckFailure, match="Keras cannot load into it"):
+        check.check_accuracy(
+            lenet_reference["build_lenet5"],
+            lenet_reference["preprocess"],
+            tmp_path / "lenet5.weights.h5",
+            x_test=x,
+            y_test=y,
+        )
+
+
+def test_weights_below_the_threshold_fail_and_above_pass(lenet_reference, tmp_path):
+    """A model that predicts the labels it was fitted on passes a threshold below its accuracy
+    and fails one above it (a tiny set, so the test costs seconds, not a training run)."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (32, 28, 28), dtype=np.uint8)
+    y = rng.integers(0, 10, 32).astype(np.uint8)
+    keras.utils.set_random_seed(0)
+    model = lenet_reference["build_lenet5"]()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(lenet_reference["preprocess"](x), y, epochs=60, verbose=0)
+    model.save_weights(tmp_path / "lenet5.weights.h5")
+    measured = float(
+        np.mean(model.predict(lenet_reference["preprocess"](x), verbose=0).argmax(1) == y)
+    )
+    assert measured > 0.5
+    arguments = (
+        lenet_reference["build_lenet5"],
+        lenet_reference["preprocess"],
+        tmp_path / "lenet5.weights.h5",
+    )
+    assert check.check_accuracy(
+        *arguments, threshold=measured - 0.01, x_test=x, y_test=y
+    ) == pytest.approx(measured)
+    with pytest.raises(CheckFailure, match=f"at least {measured + 0.01:.2%}"):
+        check.check_accuracy(*arguments, threshold=measured + 0.01, x_test=x, y_test=y)
+
+
+def test_the_instructor_can_retrain_a_submission_without_weights(
+    lenet_reference, small_test_set, tmp_path, monkeypatch
+):
+    x, y = small_test_set
+    monkeypatch.setenv("CNN_COURSE_GRADING", "1")
+    monkeypatch.setenv("CNN_COURSE_RETRAIN", "1")
+    retrained = []
+    check.check_accuracy(
+        lenet_reference["build_lenet5"],
+        lenet_reference["preprocess"],
+        tmp_path / "lenet5.weights.h5",
+        threshold=0.0,
+        x_test=x,
+        y_test=y,
+        train=lambda model: retrained.append(model),
+    )
+    assert len(retrained) == 1

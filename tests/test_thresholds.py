@@ -1,0 +1,32 @@
+"""Every accuracy threshold follows from its calibration record, as bench/README.md describes."""
+
+import json
+
+import pytest
+
+from grader import thresholds
+from grader.training import LENET5
+
+
+@pytest.mark.parametrize("name, recipe", [("lenet5", LENET5)])
+def test_the_threshold_is_the_worst_calibrated_accuracy_minus_the_margin(name, recipe):
+    record = thresholds.calibration(name)
+    assert len(record["seeds"]) >= 3 and len(record["final_test_accuracies"]) == len(
+        record["seeds"]
+    )
+    assert record["recipe"] == recipe.describe(), (
+        "recalibrate after changing the recipe: " + record["command"]
+    )
+    assert 0 < record["margin"] <= 0.01
+    assert record["threshold"] == thresholds.threshold_from(
+        record["final_test_accuracies"], record["margin"]
+    )
+
+
+def test_the_grader_uses_the_recorded_threshold():
+    assert thresholds.calibration("lenet5")["threshold"] == thresholds.LENET5_MIN_TEST_ACCURACY
+
+
+def test_a_threshold_is_rounded_down_never_up():
+    assert thresholds.threshold_from([0.99236, 0.9931], 0.002) == 0.9903
+    assert json.dumps(thresholds.threshold_from([0.9912], 0.002)) == "0.9892"
