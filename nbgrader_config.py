@@ -17,3 +17,9 @@ c.Execute.timeout = 600
 
 # Student-facing stub left in place of every "### BEGIN SOLUTION ... ### END SOLUTION" block.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Autograde copies every non-notebook file of solutions/<assignment>/ over the student's
+# files. A weights file left there by running the solution notebook would then replace each
+# student's submitted weights: never overwrite those. (`grader release` also refuses to
+# generate a release while such a file sits in solutions/, since it would ship to students.)
+c.Autograde.exclude_overwriting = {"03_lenet5": ["lenet5.weights.h5"]}

@@ -93,6 +93,14 @@ class Course:
         return log
 
     def release(self, assignment: str) -> None:
+        # nbgrader copies every file of solutions/<assignment>/ into the release: trained
+        # weights there (from running the solution notebook) would hand students the answer.
+        leftovers = sorted((self.root / "solutions" / assignment).glob("*.weights.h5"))
+        if leftovers:
+            names = ", ".join(str(p.relative_to(self.root)) for p in leftovers)
+            raise NbgraderError(
+                f"not releasing {assignment}: {names} would ship to students; delete it first"
+            )
         self.nbgrader("generate_assignment", assignment, "--force")
 
     def submit(

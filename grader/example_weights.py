@@ -31,16 +31,15 @@ CACHE_DIR = REPO_ROOT / "build" / "example-weights"
 
 
 def _fingerprint(solution: Path, kind: str) -> str:
+    """Everything the weights depend on: the answer cells (not the prose), recipe, seed, kind."""
+    from grader.notebook_cells import answer_cells, read
     from grader.training import LENET5, LENET5_SEED
 
     digest = hashlib.sha256()
-    for part in (
-        solution.read_bytes(),
-        LENET5.describe().encode(),
-        str(LENET5_SEED).encode(),
-        kind.encode(),
-    ):
-        digest.update(part)
+    for grade_id, cell in sorted(answer_cells(read(solution)).items()):
+        digest.update(f"{grade_id}\n{cell.source}\n".encode())
+    for part in (LENET5.describe(), str(LENET5_SEED), kind):
+        digest.update(part.encode())
     return digest.hexdigest()[:16]
 
 
@@ -79,6 +78,7 @@ def _train(solution: Path, kind: str, target: Path) -> None:
     os.close(handle)
     try:
         model.save_weights(partial)
+        os.chmod(partial, 0o644)  # mkstemp makes it private; it is handed to graders
         os.replace(partial, target)
     finally:
         Path(partial).unlink(missing_ok=True)

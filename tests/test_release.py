@@ -3,8 +3,10 @@
 import ast
 
 import pytest
+from traitlets.config.loader import PyFileConfigLoader
 
-from grader.course import REPO_ROOT, Course
+from grader import example_weights
+from grader.course import REPO_ROOT, Course, NbgraderError
 from grader.notebook_cells import answer_cells, graded_cells, nbgrader_meta, read
 
 COURSE = Course()
@@ -87,3 +89,17 @@ def test_the_release_contains_no_solutions_and_no_hidden_tests(path):
         assert secret not in text
     for grade_id, cell in answer_cells(read(path)).items():
         assert "raise NotImplementedError()" in cell.source, grade_id
+
+
+def test_a_release_refuses_to_ship_trained_weights_left_in_solutions(tmp_path):
+    scratch = Course.scratch_copy(COURSE, tmp_path / "course")
+    (scratch.root / "solutions" / ASSIGNMENTS[0] / "model.weights.h5").write_bytes(b"trained")
+    with pytest.raises(NbgraderError, match="would ship to students"):
+        scratch.release(ASSIGNMENTS[0])
+    assert not (scratch.root / "notebooks").exists()
+
+
+def test_autograde_never_overwrites_submitted_weights_with_files_from_solutions():
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO_ROOT)).load_config()
+    for spec in example_weights.BY_ASSIGNMENT.values():
+        assert spec.file_name in config.Autograde.exclude_overwriting[spec.assignment]

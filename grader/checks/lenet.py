@@ -188,7 +188,7 @@ def check_accuracy(
     x_test=None,
     y_test=None,
     train=None,
-) -> float:
+) -> None:
     """Load the submitted weights into the student's model and measure MNIST test accuracy.
 
     In grading mode a missing weights file fails with an explanation, unless the instructor
@@ -234,4 +234,5 @@ def check_accuracy(
             "train with the notebook's recipe to the end (all epochs), from your final build_lenet5()",
         )
     passed(f"MNIST test accuracy {accuracy:.2%} with {source} (threshold {threshold:.2%})")
-    return accuracy
+    # Returns nothing on purpose: nbgrader reads a number left as a test cell's value as
+    # partial credit, so a check must never leave one.
