@@ -153,6 +153,18 @@ def test_the_flatten_sizes_check_explains(sizes, cause):
 # -- the accuracy test on submitted weights ---------------------------------------------------
 
 
+def check_submitted_weights(reference, folder, x, y, **settings):
+    """The accuracy check on folder/lenet5.weights.h5 with the reference build and preprocess."""
+    check.check_accuracy(
+        reference["build_lenet5"],
+        reference["preprocess"],
+        folder / "lenet5.weights.h5",
+        x_test=x,
+        y_test=y,
+        **settings,
+    )
+
+
 @pytest.fixture
 def small_test_set():
     rng = np.random.default_rng(0)
@@ -164,13 +176,7 @@ def small_test_set():
 def test_missing_weights_fail_with_what_to_submit(lenet_reference, small_test_set, tmp_path):
     x, y = small_test_set
     with pytest.raises(CheckFailure) as failure:
-        check.check_accuracy(
-            lenet_reference["build_lenet5"],
-            lenet_reference["preprocess"],
-            tmp_path / "lenet5.weights.h5",
-            x_test=x,
-            y_test=y,
-        )
+        check_submitted_weights(lenet_reference, tmp_path, x, y)
     assert "no such file" in str(failure.value) and "submit the file with the notebook" in str(
         failure.value
     )
@@ -183,13 +189,7 @@ def test_weights_of_another_architecture_fail_with_an_explanation(
     other = lenet(f6=L.Dense(64, activation="tanh"))()
     other.save_weights(tmp_path / "lenet5.weights.h5")
     with pytest.raises(CheckFailure, match="Keras cannot load into it"):
-        check.check_accuracy(
-            lenet_reference["build_lenet5"],
-            lenet_reference["preprocess"],
-            tmp_path / "lenet5.weights.h5",
-            x_test=x,
-            y_test=y,
-        )
+        check_submitted_weights(lenet_reference, tmp_path, x, y)
 
 
 def test_weights_below_the_threshold_fail_and_above_pass(lenet_reference, tmp_path, capsys):

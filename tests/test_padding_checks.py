@@ -5,17 +5,10 @@ import math
 import keras
 import numpy as np
 import pytest
+from check_helpers import assert_diagnosed, same_size, valid_size
 
 from grader.checks import CheckFailure
 from grader.checks import padding as check
-
-
-def assert_diagnosed(run_check, wrong, cause, **settings):
-    """The check must reject ``wrong`` and name ``cause`` as the likely mistake."""
-    with pytest.raises(CheckFailure) as failure:
-        run_check(wrong, **settings)
-    assert failure.value.cause and cause in failure.value.cause, str(failure.value)
-
 
 # -- the reference passes everything ------------------------------------------------------
 
@@ -74,38 +67,35 @@ def test_zero_pad_check_names_the_mistake(wrong, cause):
 # -- output sizes ---------------------------------------------------------------------------
 
 
-def size_formula(valid, same, explicit=None, ignore_stride=False):
+def size_formula(valid_rule, same_rule, explicit=None, ignore_stride=False):
     def conv_output_size(n, k, s, padding):
         s = 1 if ignore_stride else s
         if padding == "valid":
-            return valid(n, k, s)
+            return valid_rule(n, k, s)
         if padding == "same":
-            return same(n, k, s)
-        return (explicit or (lambda n, k, s, p: valid(n + 2 * p, k, s)))(n, k, s, padding)
+            return same_rule(n, k, s)
+        return (explicit or (lambda n, k, s, p: valid_rule(n + 2 * p, k, s)))(n, k, s, padding)
 
     return conv_output_size
-
-
-def valid(n, k, s):
-    return (n - k) // s + 1
-
-
-def same(n, k, s):
-    return math.ceil(n / s)
 
 
 @pytest.mark.parametrize(
     "wrong, cause",
     [
-        (size_formula(lambda n, k, s: (n - k) // s, same), "needs the +1"),
-        (size_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same), "floor, not ceil"),
-        (size_formula(valid, lambda n, k, s: n // s), "'same' rounds up"),
-        (size_formula(valid, lambda n, k, s: valid(n + 2 * ((k - 1) // 2), k, s)), "even kernel"),
+        (size_formula(lambda n, k, s: (n - k) // s, same_size), "needs the +1"),
+        (size_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same_size), "floor, not ceil"),
+        (size_formula(valid_size, lambda n, k, s: n // s), "'same' rounds up"),
         (
-            size_formula(valid, same, explicit=lambda n, k, s, p: valid(n + p, k, s)),
+            size_formula(valid_size, lambda n, k, s: valid_size(n + 2 * ((k - 1) // 2), k, s)),
+            "even kernel",
+        ),
+        (
+            size_formula(
+                valid_size, same_size, explicit=lambda n, k, s, p: valid_size(n + p, k, s)
+            ),
             "n + 2p, not n + p",
         ),
-        (size_formula(valid, same, ignore_stride=True), "the stride was ignored"),
+        (size_formula(valid_size, same_size, ignore_stride=True), "the stride was ignored"),
     ],
 )
 def test_output_size_check_names_the_mistake(wrong, cause):

@@ -5,18 +5,12 @@ import math
 import keras
 import numpy as np
 import pytest
+from check_helpers import assert_diagnosed, same_size, valid_size
 
 from grader.checks import CheckFailure
 from grader.checks import pooling as check
 
 ALL_MODES = dict(modes=("max", "avg", "min"), paddings=("valid", "same"))
-
-
-def assert_diagnosed(run_check, wrong, cause, **settings):
-    """The check must reject ``wrong`` and name ``cause`` as the likely mistake."""
-    with pytest.raises(CheckFailure) as failure:
-        run_check(wrong, **settings)
-    assert failure.value.cause and cause in failure.value.cause, str(failure.value)
 
 
 # -- the reference passes everything, including many fresh random cases -----------------
@@ -220,34 +214,26 @@ def shape_formula(valid, same, strides_default="pool"):
     return pool_output_shape
 
 
-def valid_formula(n, k, s):
-    return (n - k) // s + 1
-
-
-def same_formula(n, k, s):
-    return math.ceil(n / s)
-
-
 @pytest.mark.parametrize(
     "wrong, cause",
     [
-        (shape_formula(lambda n, k, s: (n - k) // s, same_formula), "'valid' needs the +1"),
+        (shape_formula(lambda n, k, s: (n - k) // s, same_size), "'valid' needs the +1"),
         (
-            shape_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same_formula),
+            shape_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same_size),
             "'valid' rounds down",
         ),
-        (shape_formula(valid_formula, lambda n, k, s: n // s), "'same' rounds up"),
+        (shape_formula(valid_size, lambda n, k, s: n // s), "'same' rounds up"),
         (
-            shape_formula(valid_formula, valid_formula),
+            shape_formula(valid_size, valid_size),
             "you used the 'valid' formula for padding='same'",
         ),
         (
-            shape_formula(valid_formula, same_formula, strides_default="one"),
+            shape_formula(valid_size, same_size, strides_default="one"),
             "strides=None means strides = pool_size",
         ),
         (
             lambda shape, pool_size, strides=None, padding="valid": shape_formula(
-                valid_formula, same_formula
+                valid_size, same_size
             )(shape, pool_size, strides, padding)[:2],
             "the channels are missing",
         ),
@@ -260,7 +246,7 @@ def test_output_shape_check_names_the_mistake(wrong, cause):
 def test_output_shape_check_reports_shapes_as_height_x_width_x_channels():
     with pytest.raises(CheckFailure) as failure:
         check.check_pool_output_shape(
-            shape_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same_formula)
+            shape_formula(lambda n, k, s: math.ceil((n - k) / s) + 1, same_size)
         )
     assert "expected: 7x7x8" in str(failure.value) and "got:      8x8x8" in str(failure.value)
 

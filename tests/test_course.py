@@ -1,0 +1,52 @@
+"""The nbgrader course runner: what grading a submission must and must not depend on."""
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from grader.course import REPO_ROOT, Course
+
+pytestmark = pytest.mark.slow
+
+
+def one_test_notebook(test_source: str) -> nbformat.NotebookNode:
+    cell = new_code_cell(test_source)
+    cell.metadata["nbgrader"] = {
+        "grade": True,
+        "grade_id": "test_noise",
+        "locked": True,
+        "points": 1,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
+    notebook = new_notebook(cells=[cell])
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    return notebook
+
+
+def test_library_noise_on_stderr_does_not_cost_a_passing_test_its_points(tmp_path):
+    """nbgrader zeroes a test cell that wrote to stderr; TensorFlow's C++ logs and Python
+    warnings must not do that to a student whose test passed."""
+    root = tmp_path / "course"
+    (root / "solutions" / "noise").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text((REPO_ROOT / "nbgrader_config.py").read_text())
+    source = (
+        "import os, warnings\n"
+        "os.write(2, b'E0000 cuda_platform.cc:52] failed call to cuInit\\n')  # what TensorFlow's C++ code does\n"
+        "warnings.warn('a library warning')\n"
+        "assert 1 + 1 == 2"
+    )
+    nbformat.write(one_test_notebook(source), str(root / "solutions" / "noise" / "noise.ipynb"))
+    course = Course(root)
+    course.release("noise")
+    course.submit(
+        "student", "noise", {"noise": nbformat.read(course.release_notebook("noise", "noise"), 4)}
+    )
+    course.autograde("noise")
+    [grade] = course.grades()
+    assert grade.score == 1.0
