@@ -2,8 +2,9 @@
 
 The example students (examples/students.json) are built from the release itself: one fills
 every answer cell with the reference solution, one hands the release back untouched, one
-carries a plausible bug. They are graded in a scratch course folder (build/demo/ by
-default), so an instructor's real gradebook never sees them.
+makes a classic mistake per notebook, one forgets to submit trained weights. Trained weights
+come from grader/example_weights.py. They are graded in a scratch course folder (build/demo/
+by default), so an instructor's real gradebook never sees them.
 """
 
 from __future__ import annotations

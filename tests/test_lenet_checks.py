@@ -139,8 +139,11 @@ def test_the_preprocess_check_wants_float32():
 @pytest.mark.parametrize(
     "sizes, cause",
     [
-        ((400, 24 * 24 * 16), "count S2 and S4 too"),
-        ((28 * 28 * 16, 256), "count S2 and S4 too"),
+        ((24 * 24 * 16, 256), "count S2 and S4 too"),
+        ((400, 20 * 20 * 16), "count S2 and S4 too"),
+        ((8 * 8 * 16, 256), "each 5x5 'valid' convolution trims 4 rows"),
+        ((400, 7 * 7 * 16), "each 5x5 'valid' convolution trims 4 rows"),
+        ((25, 256), "multiplies by S4's 16 maps"),
         ((400, 300), "follow the shapes"),
     ],
 )

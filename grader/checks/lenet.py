@@ -157,21 +157,27 @@ def flattened_size(input_size: int) -> int:
     return int(np.prod(shape[1:]))
 
 
+def _flatten_mistakes(input_size: int) -> dict[int, str]:
+    """Wrong lengths a student might compute, and why (for square inputs, 16 maps in S4)."""
+    return {
+        (input_size - 8) ** 2 * 16: "the poolings halve the size twice: count S2 and S4 too",
+        (input_size // 4) ** 2
+        * 16: "each 5x5 'valid' convolution trims 4 rows: 32 -> 28 -> 14 -> 10 -> 5",
+        flattened_size(input_size) // 16: "Flatten multiplies by S4's 16 maps: height x width x 16",
+    }
+
+
 def check_flatten_sizes(size_for_32: int, size_for_28: int) -> None:
     for input_size, got in ((32, size_for_32), (28, size_for_28)):
         expected = flattened_size(input_size)
         if got != expected:
-            after_s4 = (input_size - 4) // 2 - 4
-            cause = None
-            if got == (input_size - 4) ** 2 * 16 or got == (input_size - 4) ** 2 * 6:
-                cause = "the poolings halve the size twice: count S2 and S4 too"
-            elif got == after_s4 // 2 * after_s4 // 2 * 16:
-                cause = "each 5x5 'valid' convolution trims 4 rows: 32 -> 28 -> 14 -> 10 -> 5"
             raise CheckFailure(
                 f"the length of the flattened S4 output for {input_size}x{input_size} inputs",
                 expected,
                 got,
-                cause or "follow the shapes: C1, S2, C3, S4, then height x width x 16",
+                _flatten_mistakes(input_size).get(
+                    got, "follow the shapes: C1, S2, C3, S4, then height x width x 16"
+                ),
             )
     passed("you found both sizes: the Dense layer built for one cannot take the other")
 
