@@ -158,7 +158,7 @@ def test_the_flatten_sizes_check_explains(sizes, cause):
 
 def check_submitted_weights(reference, folder, x, y, **settings):
     """The accuracy check on folder/lenet5.weights.h5 with the reference build and preprocess."""
-    check.check_accuracy(
+    return check.check_accuracy(
         reference["build_lenet5"],
         reference["preprocess"],
         folder / "lenet5.weights.h5",
@@ -228,15 +228,7 @@ def test_the_instructor_can_retrain_a_submission_without_weights(
     monkeypatch.setenv("CNN_COURSE_GRADING", "1")
     monkeypatch.setenv("CNN_COURSE_RETRAIN", "1")
     retrained = []
-    check.check_accuracy(
-        lenet_reference["build_lenet5"],
-        lenet_reference["preprocess"],
-        tmp_path / "lenet5.weights.h5",
-        threshold=0.0,
-        x_test=x,
-        y_test=y,
-        train=lambda model: retrained.append(model),
-    )
+    check_submitted_weights(lenet_reference, tmp_path, x, y, threshold=0.0, train=retrained.append)
     assert len(retrained) == 1
 
 
@@ -245,12 +237,5 @@ def test_the_check_returns_no_number_that_nbgrader_would_take_as_partial_credit(
 ):
     x, y = small_test_set
     lenet_reference["build_lenet5"]().save_weights(tmp_path / "lenet5.weights.h5")
-    returned = check.check_accuracy(
-        lenet_reference["build_lenet5"],
-        lenet_reference["preprocess"],
-        tmp_path / "lenet5.weights.h5",
-        threshold=0.0,
-        x_test=x,
-        y_test=y,
-    )
+    returned = check_submitted_weights(lenet_reference, tmp_path, x, y, threshold=0.0)
     assert returned is None
