@@ -45,32 +45,12 @@ def reference_lenet5() -> keras.Model:
     )
 
 
+AVERAGING = "LeNet-5 subsamples by averaging: AveragePooling2D, not MaxPooling2D"
+TANH = "LeNet-5 uses tanh (a scaled tanh in the paper), not ReLU, which came later"
 HINTS = {
     ("input", "shape"): "LeNet-5 takes 32x32 images with one channel: keras.Input((32, 32, 1))",
-    (
-        "S2",
-        "the kind of layer",
-    ): "LeNet-5 subsamples by averaging: AveragePooling2D, not MaxPooling2D",
-    (
-        "S4",
-        "the kind of layer",
-    ): "LeNet-5 subsamples by averaging: AveragePooling2D, not MaxPooling2D",
-    (
-        "C1",
-        "the activation",
-    ): "LeNet-5 uses tanh (a scaled tanh in the paper), not ReLU, which came later",
-    (
-        "C3",
-        "the activation",
-    ): "LeNet-5 uses tanh (a scaled tanh in the paper), not ReLU, which came later",
-    (
-        "C5",
-        "the activation",
-    ): "LeNet-5 uses tanh (a scaled tanh in the paper), not ReLU, which came later",
-    (
-        "F6",
-        "the activation",
-    ): "LeNet-5 uses tanh (a scaled tanh in the paper), not ReLU, which came later",
+    **{(role, "the kind of layer"): AVERAGING for role in ("S2", "S4")},
+    **{(role, "the activation"): TANH for role in ("C1", "C3", "C5", "F6")},
     ("output", "the activation"): "the output layer gives class probabilities: softmax",
     (
         "C1",
