@@ -14,10 +14,10 @@ import keras
 import numpy as np
 
 from grader import thresholds
+from grader.checks.accuracy import check_test_accuracy
 from grader.checks.architecture import build_model, compare_models
 from grader.checks.compare import Mistake, assert_matches
 from grader.checks.failure import CheckFailure, passed
-from grader.grading import grading_mode, retrain_requested
 
 WEIGHTS_FILE = "lenet5.weights.h5"
 
@@ -175,50 +175,22 @@ def check_accuracy(
     y_test=None,
     train=None,
 ) -> None:
-    """Load the submitted weights into the student's model and measure MNIST test accuracy.
-
-    In grading mode a missing weights file fails with an explanation, unless the instructor
-    asked to retrain (CNN_COURSE_RETRAIN=1): then ``train(model)`` retrains it from the
-    student's own code with the course recipe, and the same threshold applies.
-    """
-    if threshold is None:
-        threshold = thresholds.LENET5_MIN_TEST_ACCURACY
+    """Load the submitted weights into the student's model and measure MNIST test accuracy
+    (see :func:`grader.checks.accuracy.check_test_accuracy`)."""
     if x_test is None:
         from grader.datasets import load_mnist
 
         _, (x_test, y_test) = load_mnist()
-    weights_path = Path(weights_path)
-    model = build_lenet5()
-    if weights_path.exists():
-        try:
-            model.load_weights(weights_path)
-        except (ValueError, OSError) as error:
-            raise CheckFailure(
-                f"loading {weights_path}",
-                "weights saved from build_lenet5()",
-                f"a file Keras cannot load into it ({str(error).splitlines()[0][:120]})",
-                "run the training cell again after changing build_lenet5(), and submit the new file",
-            ) from None
-        source = f"the weights in {weights_path.name}"
-    elif grading_mode() and retrain_requested() and train is not None:
-        train(model)
-        source = "weights retrained from your code (instructor's retrain option)"
-    else:
-        raise CheckFailure(
-            f"the trained weights {weights_path.name}",
-            f"a file {weights_path.name} next to the notebook",
-            "no such file",
-            "run the training cell (it saves the file), then submit the file with the notebook",
-        )
-    predictions = model.predict(preprocess(x_test), batch_size=1000, verbose=0)
-    accuracy = float(np.mean(np.argmax(predictions, axis=1) == np.ravel(y_test)))
-    if accuracy < threshold:
-        raise CheckFailure(
-            f"MNIST test accuracy of {source}",
-            f"at least {threshold:.2%}",
-            f"{accuracy:.2%}",
-            "train with the notebook's recipe to the end (all epochs), from your final build_lenet5()",
-        )
-    passed(f"MNIST test accuracy {accuracy:.2%} with {source} (threshold {threshold:.2%})")
+    check_test_accuracy(
+        build_lenet5,
+        weights_path,
+        x_test,
+        y_test,
+        threshold=thresholds.LENET5_MIN_TEST_ACCURACY if threshold is None else threshold,
+        dataset="MNIST",
+        builder="build_lenet5()",
+        prepare=preprocess,
+        train=train,
+    )
     # Returns nothing on purpose: nbgrader reads a number left as a test cell's value as
     # partial credit, so a check must never leave one.

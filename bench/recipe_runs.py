@@ -1,0 +1,120 @@
+"""What the training benchmarks share: train a recipe over several seeds, timing each epoch
+(evaluation excluded), and summarise the runs as medians, ratios and calibration records."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from datetime import UTC, datetime
+
+import keras
+import tensorflow as tf
+
+from grader.thresholds import threshold_from
+from grader.training import Recipe, accuracy, train_from_scratch
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Training seconds (evaluation excluded) and test accuracy after each epoch."""
+
+    def __init__(self, x_test, y_test):
+        super().__init__()
+        self.x_test, self.y_test, self.curve, self.trained = x_test, y_test, [], 0.0
+
+    def on_train_begin(self, logs=None):
+        # The recipe may call fit once per epoch (fresh augmentation each time): start the clock
+        # once, and restart it after each evaluation, so augmentation counts as training time.
+        if not self.curve and not hasattr(self, "started"):
+            self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.trained += time.perf_counter() - self.started
+        self.curve.append((round(self.trained, 1), accuracy(self.model, self.x_test, self.y_test)))
+        print(
+            f"    epoch {epoch + 1}: {self.trained:6.1f} s trained, test accuracy {self.curve[-1][1]:.4f}",
+            flush=True,
+        )
+        self.started = time.perf_counter()
+
+
+def time_to(curve, level):
+    """Seconds of training until the test accuracy first reached ``level`` (None: never)."""
+    return next((seconds for seconds, acc in curve if acc >= level), None)
+
+
+def run(
+    recipe: Recipe, build, x_train, y_train, x_test, y_test, seed: int, target: float, callbacks=()
+) -> dict:
+    clock = EpochClock(x_test, y_test)
+    train_from_scratch(build, x_train, y_train, recipe, seed=seed, callbacks=[clock, *callbacks])
+    return {
+        "seed": seed,
+        "curve": clock.curve,
+        "train_seconds": clock.curve[-1][0],
+        "final_accuracy": clock.curve[-1][1],
+        "seconds_to_target": time_to(clock.curve, target),
+    }
+
+
+def summarize(recipe: Recipe, runs: list[dict]) -> dict:
+    reached = [r["seconds_to_target"] for r in runs if r["seconds_to_target"] is not None]
+    return {
+        "description": recipe.describe(),
+        "runs": runs,
+        "median_train_seconds": statistics.median(r["train_seconds"] for r in runs),
+        "median_final_accuracy": statistics.median(r["final_accuracy"] for r in runs),
+        "worst_final_accuracy": min(r["final_accuracy"] for r in runs),
+        "runs_reaching_target": f"{len(reached)} of {len(runs)}",
+        "median_seconds_to_target": statistics.median(reached)
+        if len(reached) == len(runs)
+        else None,
+    }
+
+
+def speedup(course: dict, baseline: dict) -> dict | None:
+    """Time for each recipe to reach the baseline's median final accuracy, and their ratio."""
+    level = baseline["median_final_accuracy"]
+    course_times = [time_to(r["curve"], level) for r in course["runs"]]
+    baseline_times = [time_to(r["curve"], level) for r in baseline["runs"]]
+    if any(t is None for t in course_times + baseline_times):
+        return None
+    return {
+        "level": level,
+        "course_median_seconds": statistics.median(course_times),
+        "baseline_median_seconds": statistics.median(baseline_times),
+        "ratio": round(statistics.median(baseline_times) / statistics.median(course_times), 2),
+    }
+
+
+def header(target: float) -> dict:
+    return {
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        },
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "target_accuracy": target,
+        "recipes": {},
+    }
+
+
+def calibration_record(
+    command: str, results: dict, recipe: Recipe, seeds, margin: float, **extra
+) -> dict:
+    accuracies = [r["final_accuracy"] for r in results["recipes"][recipe.name]["runs"]]
+    return {
+        "command": command,
+        "date": results["date"],
+        "machine": results["machine"],
+        "recipe": recipe.describe(),
+        "seeds": list(seeds),
+        **extra,
+        "final_test_accuracies": accuracies,
+        "margin": margin,
+        "threshold": threshold_from(accuracies, margin),
+        "rule": "threshold = worst final test accuracy - margin, rounded down to 0.01 percentage points",
+    }
