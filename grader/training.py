@@ -25,23 +25,36 @@ class Recipe:
     cosine_decay: bool  # decay the learning rate to 0 over the run, or keep it constant
     label_smoothing: float = 0.0
     max_shift: int = 0  # augmentation: each epoch, every image moves by up to this many pixels
+    warmup_epochs: float = 0.0  # rise linearly from 0 to learning_rate first (needs cosine_decay)
+    weight_decay: float = 0.0  # SGD only: the paper's 0.0005 for AlexNet
 
     def describe(self) -> str:
         schedule = "cosine-decayed to 0" if self.cosine_decay else "constant"
         smoothing = f", label smoothing {self.label_smoothing}" if self.label_smoothing else ""
         shifts = f", random shifts of up to {self.max_shift} px" if self.max_shift else ""
+        if self.warmup_epochs:
+            schedule = f"warmed up over {self.warmup_epochs:g} epochs, then {schedule}"
+        decay = f", weight decay {self.weight_decay:g}" if self.weight_decay else ""
         return (
             f"{self.optimizer} at learning rate {self.learning_rate:g} ({schedule}), batch {self.batch_size}, "
-            f"{self.epochs} epochs{smoothing}{shifts}"
+            f"{self.epochs} epochs{smoothing}{shifts}{decay}"
         )
 
     def optimizer_for(self, n_samples: int) -> keras.optimizers.Optimizer:
         learning_rate = self.learning_rate
+        steps_per_epoch = math.ceil(n_samples / self.batch_size)
         if self.cosine_decay:
-            steps = self.epochs * math.ceil(n_samples / self.batch_size)
-            learning_rate = keras.optimizers.schedules.CosineDecay(self.learning_rate, steps)
+            warmup_steps = round(self.warmup_epochs * steps_per_epoch)
+            learning_rate = keras.optimizers.schedules.CosineDecay(
+                0.0 if warmup_steps else self.learning_rate,
+                self.epochs * steps_per_epoch - warmup_steps,
+                warmup_target=self.learning_rate if warmup_steps else None,
+                warmup_steps=warmup_steps,
+            )
         if self.optimizer == "sgd":
-            return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+            return keras.optimizers.SGD(
+                learning_rate, momentum=0.9, nesterov=True, weight_decay=self.weight_decay or None
+            )
         return keras.optimizers.Adam(learning_rate)
 
 
@@ -131,3 +144,48 @@ def random_shifts(images: np.ndarray, max_shift: int, rng: np.random.Generator) 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     predictions = model.predict(x, batch_size=1000, verbose=0)
     return float(np.mean(np.argmax(predictions, axis=1) == np.ravel(y)))
+
+
+# The course's CIFAR-10 AlexNet recipe (bench/cifar_alexnet.py measures it against
+# CIFAR_BASELINE; bench/README.md has the figures). Its augmentation is part of the model
+# (Keras preprocessing layers), so the recipe itself has none.
+CIFAR_ALEXNET = Recipe(
+    "cifar_alexnet",
+    epochs=6,
+    batch_size=128,
+    optimizer="sgd",
+    learning_rate=0.08,
+    cosine_decay=True,
+    label_smoothing=0.1,
+    warmup_epochs=1,
+    weight_decay=5e-4,
+)
+CIFAR_ALEXNET_SEED = 2012
+
+# The plain baseline: Adam at its default learning rate, trained on the same network without
+# its augmentation layers (see without_augmentation).
+CIFAR_BASELINE = Recipe(
+    "cifar_baseline",
+    epochs=6,
+    batch_size=128,
+    optimizer="adam",
+    learning_rate=1e-3,
+    cosine_decay=False,
+)
+
+AUGMENTATION_LAYERS = (keras.layers.RandomFlip, keras.layers.RandomTranslation)
+
+
+def without_augmentation(build: Callable[[], keras.Model]) -> Callable[[], keras.Model]:
+    """A builder of the same network with its random augmentation layers left out."""
+
+    def build_plain() -> keras.Model:
+        model = build()
+        kept = [layer for layer in model.layers if not isinstance(layer, AUGMENTATION_LAYERS)]
+        return keras.Sequential(
+            [keras.Input(model.input_shape[1:])]
+            + [type(layer).from_config(layer.get_config()) for layer in kept],
+            name=f"{model.name}_without_augmentation",
+        )
+
+    return build_plain
