@@ -146,3 +146,59 @@ def show_confusion_matrix(true, predicted, labels: list, title: str = ""):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_layer_costs(
+    names: list[str], params: list[int], multiply_adds: list[int], title: str = ""
+):
+    """Side by side, each layer's share of the parameters and of the multiply-adds."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    positions = np.arange(len(names))
+    for ax, values, label, colour in (
+        (axes[0], params, "parameters", "tab:blue"),
+        (axes[1], multiply_adds, "multiply-adds per image", "tab:orange"),
+    ):
+        shares = 100 * np.asarray(values, dtype=float) / sum(values)
+        ax.barh(positions, shares, color=colour)
+        for y, (share, value) in enumerate(zip(shares, values, strict=True)):
+            ax.annotate(
+                f"{value / 1e6:.1f}M",
+                (share, y),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_xlabel(f"% of all {label}")
+        ax.set_xlim(0, max(shares) * 1.25)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(positions, names)
+    axes[0].invert_yaxis()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_per_class_accuracy(true, predicted, labels: list, title: str = ""):
+    """One bar per class: the fraction of its test images classified correctly."""
+    true, predicted = np.ravel(true), np.ravel(predicted)
+    per_class = [np.mean(predicted[true == c] == c) for c in range(len(labels))]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar(range(len(labels)), per_class, color="tab:green")
+    ax.axhline(np.mean(predicted == true), color="black", ls="--", lw=1, label="overall")
+    for x, value in enumerate(per_class):
+        ax.annotate(
+            f"{value:.0%}",
+            (x, value),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
+    ax.set_xticks(range(len(labels)), labels, rotation=30)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig

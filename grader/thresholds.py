@@ -29,7 +29,10 @@ def threshold_from(accuracies: list[float], margin: float) -> float:
     return math.floor((min(accuracies) - margin) * 10_000) / 10_000
 
 
-THRESHOLDS = {"LENET5_MIN_TEST_ACCURACY": "lenet5"}
+THRESHOLDS = {
+    "LENET5_MIN_TEST_ACCURACY": "lenet5",
+    "CIFAR_ALEXNET_MIN_TEST_ACCURACY": "cifar_alexnet",
+}
 
 
 def __getattr__(name: str) -> float:

@@ -23,3 +23,8 @@ def padding_reference():
 @pytest.fixture(scope="session")
 def lenet_reference():
     return load_answers(REPO_ROOT / "solutions" / "03_lenet5" / "03_lenet5.ipynb")
+
+
+@pytest.fixture(scope="session")
+def alexnet_reference():
+    return load_answers(REPO_ROOT / "solutions" / "04_alexnet" / "04_alexnet.ipynb")

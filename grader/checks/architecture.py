@@ -1,7 +1,7 @@
 """Compare a student's Keras model with a reference architecture, layer by layer.
 
 Both models are reduced to a list of :class:`LayerSummary` that ignores what does not change
-the network: the InputLayer, an ``Activation`` layer (folded into the layer before it), and
+the network: the InputLayer, an ``Activation`` or ``ReLU`` layer (folded into the layer before it), and
 the two equivalent ways to write a fully connected layer on a feature map (a convolution whose
 window covers the whole map, followed by ``Flatten``, equals ``Flatten`` then ``Dense``: LeNet's
 C5 is written both ways). The first difference is reported with the layer's role and what
@@ -24,6 +24,10 @@ KINDS = {
     "Dense": "dense",
     "Flatten": "flatten",
     "Dropout": "dropout",
+    "BatchNormalization": "batch normalization",
+    "RandomFlip": "random flip",
+    "RandomTranslation": "random translation",
+    "Rescaling": "rescaling",
 }
 
 
@@ -75,6 +79,16 @@ def _settings(layer, config: dict) -> dict:
         return {"units": config["units"]}
     if kind == "Dropout":
         return {"rate": config["rate"]}
+    if kind == "RandomFlip":
+        return {"mode": config["mode"]}
+    if kind == "RandomTranslation":
+        return {
+            "height_factor": config["height_factor"],
+            "width_factor": config["width_factor"],
+            "fill_mode": config["fill_mode"],
+        }
+    if kind == "Rescaling":
+        return {"scale": config["scale"], "offset": config["offset"]}
     return {}
 
 
@@ -86,10 +100,11 @@ def summarize(model: keras.Model) -> list[LayerSummary]:
         config = layer.get_config()
         if kind == "InputLayer":
             continue
-        if kind == "Activation" and summaries:
+        if kind in ("Activation", "ReLU") and summaries:
+            activation = _activation(config) if kind == "Activation" else "relu"
             last = summaries[-1]
             summaries[-1] = LayerSummary(
-                last.role, last.kind, last.output, last.params, _activation(config), last.settings
+                last.role, last.kind, last.output, last.params, activation, last.settings
             )
             continue
         output = tuple(int(d) for d in layer.output.shape[1:])

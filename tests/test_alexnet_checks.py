@@ -1,0 +1,280 @@
+"""Notebook 04's checks: AlexNet layer by layer (one tower and two GPUs), LRN against
+TensorFlow, multiply-adds against TensorFlow's cost model, the CIFAR-10 network, and the
+accuracy test on submitted weights."""
+
+import keras
+import numpy as np
+import pytest
+from check_helpers import assert_diagnosed
+
+from grader.checks import CheckFailure
+from grader.checks import alexnet as check
+from grader.training import without_augmentation
+
+L = keras.layers
+
+
+def alexnet(swap=None, input_shape=(227, 227, 3)):
+    """The reference AlexNet with one layer (by name) replaced: a student's near miss."""
+
+    def build():
+        layers = [layer for layer in check.reference_alexnet().layers]
+        configs = [(type(layer), layer.get_config()) for layer in layers]
+        rebuilt = [keras.Input(input_shape)]
+        for kind, config in configs:
+            name = config["name"]
+            rebuilt.append(swap[name] if swap and name in swap else kind.from_config(config))
+        return keras.Sequential(rebuilt)
+
+    return build
+
+
+def test_the_reference_passes_every_check(alexnet_reference):
+    check.check_build_alexnet(alexnet_reference["build_alexnet"])
+    check.check_build_alexnet(alexnet_reference["build_alexnet"], groups=2)
+    check.check_lrn(alexnet_reference["lrn"], seed=None, n_random=6)
+    check.check_multiply_adds(alexnet_reference["multiply_adds"], seed=None, n_random=4)
+    check.check_build_cifar_alexnet(alexnet_reference["build_cifar_alexnet"])
+
+
+def test_the_full_alexnet_has_the_papers_shapes_and_parameter_counts():
+    model = check.reference_alexnet()
+    sizes = [layer.output.shape[1] for layer in model.layers if len(layer.output.shape) == 4]
+    assert sizes == [55, 27, 27, 13, 13, 13, 13, 6]
+    assert model.count_params() == 62_378_344
+    assert check.reference_alexnet(groups=2).count_params() == 60_965_224
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (alexnet(input_shape=(224, 224, 3)), "(227 - 11) / 4 + 1 = 55"),
+        (
+            alexnet({"conv2": L.Conv2D(256, 3, padding="same", activation="relu")}),
+            "5x5 (retellings often say 3x3)",
+        ),
+        (alexnet({"pool1": L.MaxPooling2D(2, 2)}), "overlapping pooling"),
+        (alexnet({"conv3": L.Conv2D(384, 3, activation="relu")}), "padding='same'"),
+        (
+            alexnet({"fc7": L.Dense(4096, activation="tanh")}),
+            "every AlexNet layer but the last uses ReLU",
+        ),
+        (alexnet({"dropout6": L.Dropout(0.3)}), "Dropout(0.5)"),
+    ],
+)
+def test_the_alexnet_check_names_the_first_difference_and_why(build, message):
+    with pytest.raises(CheckFailure) as failure:
+        check.check_build_alexnet(build)
+    assert message in str(failure.value)
+
+
+def test_the_two_gpu_check_asks_for_groups():
+    with pytest.raises(CheckFailure) as failure:
+        check.check_build_alexnet(lambda groups=1: check.reference_alexnet(), groups=2)
+    assert "groups=2" in failure.value.cause
+
+
+# -- LRN ---------------------------------------------------------------------------------------
+
+
+def lrn_variant(alpha_over_n=False, radius=None, wrap=False, square=True, axis=-1, inside=True):
+    """A plain NumPy LRN with one plausible mistake switched on."""
+
+    def lrn(a, k=2.0, n=5, alpha=1e-4, beta=0.75):
+        a = np.moveaxis(np.asarray(a, dtype=np.float64), axis, -1)
+        terms = a**2 if square else a
+        c, r = a.shape[-1], (n // 2 if radius is None else radius(n))
+        sums = np.zeros_like(a)
+        for i in range(c):
+            window = (
+                [(i + d) % c for d in range(-r, r + 1)]
+                if wrap
+                else range(max(0, i - r), min(c, i + r + 1))
+            )
+            sums[..., i] = terms[..., list(window)].sum(axis=-1)
+        scale = alpha / n if alpha_over_n else alpha
+        denominator = (k + scale * sums) ** beta if inside else k + (scale * sums) ** beta
+        return np.moveaxis(a / denominator, -1, axis)
+
+    return lrn
+
+
+def test_a_correct_numpy_lrn_passes():
+    check.check_lrn(lrn_variant(), seed=None, n_random=8)
+
+
+@pytest.mark.parametrize(
+    "wrong, cause",
+    [
+        (
+            lrn_variant(alpha_over_n=True),
+            "alpha was divided by n (PyTorch's and Caffe's convention)",
+        ),
+        (lrn_variant(radius=lambda n: n), "n // 2 on each side"),
+        (lrn_variant(wrap=True), "must not wrap around"),
+        (lrn_variant(square=False), "squared activations"),
+        (lrn_variant(axis=2), "across channels"),
+        (lrn_variant(inside=False), "k goes inside the power"),
+    ],
+)
+def test_the_lrn_check_names_the_mistake(wrong, cause):
+    assert_diagnosed(check.check_lrn, wrong, cause)
+
+
+def test_lrn_must_be_written_without_tensorflow():
+    def calls_the_oracle(a, k=2.0, n=5, alpha=1e-4, beta=0.75):
+        import tensorflow as tf
+
+        return tf.nn.local_response_normalization(a, n // 2, k, alpha, beta).numpy()
+
+    with pytest.raises(CheckFailure) as failure:
+        check.check_lrn(calls_the_oracle)
+    assert "NumPy" in failure.value.what
+
+
+# -- multiply-adds ---------------------------------------------------------------------------
+
+
+def test_tensorflows_cost_model_agrees_with_the_hand_count_on_alexnets_conv1():
+    model = check.reference_alexnet()
+    assert check.tensorflow_multiply_adds(model.get_layer("conv1")) == 55 * 55 * 96 * 11 * 11 * 3
+    assert check.tensorflow_multiply_adds(model.get_layer("fc6")) == 6 * 6 * 256 * 4096
+
+
+def kernel_size(layer):
+    return int(np.prod(layer.kernel.shape))
+
+
+def output_positions(layer):
+    return int(np.prod(layer.output.shape[1:-1]))
+
+
+@pytest.mark.parametrize(
+    "wrong, cause",
+    [
+        (lambda layer: 2 * kernel_size(layer) * output_positions(layer), "that is FLOPs"),
+        (lambda layer: kernel_size(layer), "used again at every output position"),
+        (
+            lambda layer: kernel_size(layer) * int(np.prod(layer.input.shape[1:-1])),
+            "count the output positions",
+        ),
+        (
+            lambda layer: (
+                (kernel_size(layer) + int(layer.kernel.shape[-1])) * output_positions(layer)
+            ),
+            "a bias is an addition",
+        ),
+    ],
+)
+def test_the_multiply_adds_check_names_the_mistake(wrong, cause):
+    assert_diagnosed(check.check_multiply_adds, wrong, cause)
+
+
+def test_a_float_count_is_not_accepted_silently():
+    with pytest.raises(CheckFailure):
+        check.check_multiply_adds(lambda layer: float(kernel_size(layer) * output_positions(layer)))
+
+
+# -- the CIFAR-10 network --------------------------------------------------------------------
+
+
+def cifar_variant(change):
+    def build():
+        model = check.reference_cifar_alexnet()
+        layers = [keras.Input((32, 32, 3))]
+        for layer in model.layers:
+            replacement = change(layer)
+            layers += replacement if isinstance(replacement, list) else [replacement]
+        return keras.Sequential(layers)
+
+    return build
+
+
+def fresh(layer):
+    return type(layer).from_config(layer.get_config())
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda layer: [] if layer.name == "flip" else fresh(layer), "RandomFlip"),
+        (
+            lambda layer: (
+                L.Conv2D(64, 5, padding="same", name="conv2")
+                if layer.name == "conv2"
+                else fresh(layer)
+            ),
+            "use_bias=False",
+        ),
+        (
+            lambda layer: L.MaxPooling2D(2, 2) if layer.name == "pool2" else fresh(layer),
+            "overlapping pooling",
+        ),
+        (
+            lambda layer: [fresh(layer), L.ReLU()] if layer.name == "conv3" else fresh(layer),
+            "Conv2D (no activation), BatchNormalization, then ReLU",
+        ),
+    ],
+)
+def test_the_cifar_check_names_the_first_difference_and_why(change, message):
+    with pytest.raises(CheckFailure) as failure:
+        check.check_build_cifar_alexnet(cifar_variant(change))
+    assert message in str(failure.value)
+
+
+def test_the_baseline_network_is_the_same_without_its_augmentation_layers():
+    plain = without_augmentation(check.reference_cifar_alexnet)()
+    kinds = {type(layer).__name__ for layer in plain.layers}
+    assert not kinds & {"RandomFlip", "RandomTranslation"}
+    assert plain.count_params() == check.reference_cifar_alexnet().count_params()
+
+
+# -- the accuracy test -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_cifar():
+    """Random images and labels: the untrained model's accuracy on them sets the thresholds."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(200, 32, 32, 3), dtype=np.uint8)
+    return images, rng.integers(0, 10, size=(200, 1))
+
+
+def test_missing_weights_fail_with_what_to_submit(tiny_cifar, tmp_path):
+    images, labels = tiny_cifar
+    with pytest.raises(CheckFailure) as failure:
+        check.check_accuracy(
+            check.reference_cifar_alexnet,
+            tmp_path / "none.weights.h5",
+            x_test=images,
+            y_test=labels,
+        )
+    assert "submit the file with the notebook" in failure.value.cause
+
+
+def test_saved_weights_are_scored_against_the_threshold(tiny_cifar, tmp_path, capsys):
+    images, labels = tiny_cifar
+    model = check.reference_cifar_alexnet()
+    path = tmp_path / check.WEIGHTS_FILE
+    model.save_weights(path)
+    predicted = model.predict(images, verbose=0).argmax(axis=1)
+    measured = float(np.mean(predicted == labels.ravel()))
+    check.check_accuracy(
+        check.reference_cifar_alexnet, path, x_test=images, y_test=labels, threshold=measured
+    )
+    assert f"{measured:.2%}" in capsys.readouterr().out
+    with pytest.raises(CheckFailure) as failure:
+        check.check_accuracy(
+            check.reference_cifar_alexnet,
+            path,
+            x_test=images,
+            y_test=labels,
+            threshold=measured + 0.01,
+        )
+    assert "CIFAR-10 test accuracy" in failure.value.what
+    assert (
+        check.check_accuracy(
+            check.reference_cifar_alexnet, path, x_test=images, y_test=labels, threshold=0
+        )
+        is None
+    )
