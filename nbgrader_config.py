@@ -32,4 +32,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # files. A weights file left there by running the solution notebook would then replace each
 # student's submitted weights: never overwrite those. (`grader release` also refuses to
 # generate a release while such a file sits in solutions/, since it would ship to students.)
-c.Autograde.exclude_overwriting = {"03_lenet5": ["lenet5.weights.h5"]}
+c.Autograde.exclude_overwriting = {
+    "03_lenet5": ["lenet5.weights.h5"],
+    "04_alexnet": ["cifar_alexnet.weights.h5"],
+}

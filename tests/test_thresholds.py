@@ -5,10 +5,12 @@ import json
 import pytest
 
 from grader import thresholds
-from grader.training import LENET5
+from grader.training import CIFAR_ALEXNET, LENET5
+
+RECORDS = [("lenet5", LENET5), ("cifar_alexnet", CIFAR_ALEXNET)]
 
 
-@pytest.mark.parametrize("name, recipe", [("lenet5", LENET5)])
+@pytest.mark.parametrize("name, recipe", RECORDS)
 def test_the_threshold_is_the_worst_calibrated_accuracy_minus_the_margin(name, recipe):
     record = thresholds.calibration(name)
     assert len(record["seeds"]) >= 3 and len(record["final_test_accuracies"]) == len(
@@ -23,8 +25,12 @@ def test_the_threshold_is_the_worst_calibrated_accuracy_minus_the_margin(name, r
     )
 
 
-def test_the_grader_uses_the_recorded_threshold():
+def test_the_grader_uses_the_recorded_thresholds():
     assert thresholds.calibration("lenet5")["threshold"] == thresholds.LENET5_MIN_TEST_ACCURACY
+    assert (
+        thresholds.calibration("cifar_alexnet")["threshold"]
+        == thresholds.CIFAR_ALEXNET_MIN_TEST_ACCURACY
+    )
 
 
 def test_a_threshold_is_rounded_down_never_up():
