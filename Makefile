@@ -27,6 +27,7 @@ release: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/lenet5.py
+	$(BIN)/python bench/cifar_alexnet.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

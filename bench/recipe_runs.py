@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
@@ -73,18 +74,39 @@ def summarize(recipe: Recipe, runs: list[dict]) -> dict:
     }
 
 
+def epochs_to(curve, level):
+    """Epochs of training until the test accuracy first reached ``level`` (None: never)."""
+    return next((epoch for epoch, (_, acc) in enumerate(curve, 1) if acc >= level), None)
+
+
+def _median_or_never(values):
+    """Median where None means "never reached"; None if the median run never reached it."""
+    middle = statistics.median(math.inf if v is None else v for v in values)
+    return None if math.isinf(middle) else middle
+
+
 def speedup(course: dict, baseline: dict) -> dict | None:
-    """Time for each recipe to reach the baseline's median final accuracy, and their ratio."""
+    """Time (and epochs) for each recipe's median run to reach the baseline's median final
+    accuracy, and their ratios. The epoch ratio does not depend on how busy the machine was."""
     level = baseline["median_final_accuracy"]
-    course_times = [time_to(r["curve"], level) for r in course["runs"]]
-    baseline_times = [time_to(r["curve"], level) for r in baseline["runs"]]
-    if any(t is None for t in course_times + baseline_times):
+    seconds = {
+        name: _median_or_never(time_to(r["curve"], level) for r in summary["runs"])
+        for name, summary in (("course", course), ("baseline", baseline))
+    }
+    epochs = {
+        name: _median_or_never(epochs_to(r["curve"], level) for r in summary["runs"])
+        for name, summary in (("course", course), ("baseline", baseline))
+    }
+    if None in seconds.values() or None in epochs.values():
         return None
     return {
         "level": level,
-        "course_median_seconds": statistics.median(course_times),
-        "baseline_median_seconds": statistics.median(baseline_times),
-        "ratio": round(statistics.median(baseline_times) / statistics.median(course_times), 2),
+        "course_median_seconds": seconds["course"],
+        "baseline_median_seconds": seconds["baseline"],
+        "ratio": round(seconds["baseline"] / seconds["course"], 2),
+        "course_median_epochs": epochs["course"],
+        "baseline_median_epochs": epochs["baseline"],
+        "epoch_ratio": round(epochs["baseline"] / epochs["course"], 2),
     }
 
 
