@@ -113,7 +113,10 @@ def test_every_student_gets_feedback_and_a_failure_explains_itself(graded):
             "03_lenet5",
         ): "likely cause: train with the notebook's recipe to the end",
         ("forgot_weights", "03_lenet5"): "then submit the file with the notebook",
-        ("plausible_bugs", "04_alexnet"): "alpha was divided by n (PyTorch's and Caffe's convention)",
+        (
+            "plausible_bugs",
+            "04_alexnet",
+        ): "alpha was divided by n (PyTorch's and Caffe's convention)",
         ("forgot_weights", "04_alexnet"): "then submit the file with the notebook",
     }
     for (student, assignment), explanation in explanations.items():
