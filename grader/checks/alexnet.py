@@ -19,6 +19,7 @@ from grader.checks.accuracy import check_test_accuracy
 from grader.checks.architecture import build_model, compare_models
 from grader.checks.compare import Mistake, assert_matches, assert_numpy_only
 from grader.checks.failure import CheckFailure, passed
+from grader.checks.padding import describe_layer
 
 WEIGHTS_FILE = "cifar_alexnet.weights.h5"
 IMAGENET_INPUT = (227, 227, 3)
@@ -344,15 +345,9 @@ def _layer_cases(rng: np.random.Generator, n_random: int) -> list:
     return cases
 
 
-def describe_layer(layer) -> str:
-    config = layer.get_config()
+def _describe_with_input(layer) -> str:
     shape = "x".join(str(int(d)) for d in layer.input.shape[1:])
-    if isinstance(layer, keras.layers.Dense):
-        return f"Dense({config['units']}) on input {shape}"
-    return (
-        f"Conv2D({config['filters']}, {tuple(config['kernel_size'])}, strides={tuple(config['strides'])}, "
-        f"padding='{config['padding']}') on input {shape}"
-    )
+    return f"{describe_layer(layer)} on input {shape}"
 
 
 def check_multiply_adds(
@@ -361,7 +356,7 @@ def check_multiply_adds(
     rng = np.random.default_rng(seed)
     cases = _layer_cases(rng, n_random)
     for layer in cases:
-        what = f"multiply_adds({describe_layer(layer)})"
+        what = f"multiply_adds({_describe_with_input(layer)})"
         expected = tensorflow_multiply_adds(layer)
         got = multiply_adds(layer)
         if isinstance(got, (int, np.integer)) and got == expected:
