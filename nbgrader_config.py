@@ -5,6 +5,8 @@ solutions/, the generated student versions in notebooks/. One assignment per not
 solutions/01_pooling/01_pooling.ipynb -> notebooks/01_pooling/01_pooling.ipynb.
 """
 
+from grader.grading import KERNEL_ARGUMENTS
+
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "cnn-course"
@@ -15,15 +17,9 @@ c.CourseDirectory.release_directory = "notebooks"
 # 2-core machine, and later notebooks train models in a cell, so allow 10 minutes a cell.
 c.Execute.timeout = 600
 
-# nbgrader scores a test cell 0 as soon as it wrote anything to stderr (nbgrader.utils.
-# determine_grade). TensorFlow's C++ logs (e.g. "failed call to cuInit" on machines without a
-# GPU) reach stderr in whichever cell happens to be running, so graded kernels keep C-level
-# output out of the notebook, and ignore Python warnings: neither is a failed test.
-c.Execute.extra_arguments = [
-    "--HistoryManager.hist_file=:memory:",
-    "--IPKernelApp.capture_fd_output=False",
-    "--IPKernelApp.exec_lines=import warnings; warnings.simplefilter('ignore')",
-]
+# Graded kernels keep TensorFlow's C-level logs and Python warnings out of test cells, which
+# nbgrader would otherwise score 0 for writing to stderr (see grader/grading.py).
+c.Execute.extra_arguments = list(KERNEL_ARGUMENTS)
 
 # Student-facing stub left in place of every "### BEGIN SOLUTION ... ### END SOLUTION" block.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -1,4 +1,4 @@
-"""The ``grader`` command: ``grader release`` and ``grader demo``."""
+"""The ``grader`` command: ``grader release``, ``grader demo`` and ``grader grade``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader.batch.collect import CollectError
 from grader.course import Course, NbgraderError
 
 
@@ -29,6 +30,54 @@ def main(argv: list[str] | None = None) -> int:
         help="scratch course folder for the example grading (default: build/demo)",
     )
 
+    grade = commands.add_parser(
+        "grade",
+        help="grade a whole class's submissions of one assignment: autograde, feedback, CSV, report",
+    )
+    grade.add_argument("assignment", help="e.g. 01_pooling")
+    source = grade.add_mutually_exclusive_group()
+    source.add_argument(
+        "--submissions",
+        type=Path,
+        help="folder with one sub-folder per student (default: the course's submitted/)",
+    )
+    source.add_argument(
+        "--zip", type=Path, nargs="+", help="LMS zip downloads (nbgrader zip_collect)"
+    )
+    grade.add_argument(
+        "--zip-regexp",
+        default=None,
+        help="how a file name in the zips carries the student id (nbgrader's named_regexp)",
+    )
+    grade.add_argument(
+        "--course", type=Path, default=None, help="course folder (default: this repository)"
+    )
+    grade.add_argument(
+        "--workers", type=int, default=None, help="parallel submissions (default: one per core)"
+    )
+    grade.add_argument(
+        "--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786"
+    )
+    grade.add_argument(
+        "--db-url", default=None, help="nbgrader gradebook URL (default: sqlite gradebook.db)"
+    )
+    grade.add_argument("--cell-timeout", type=float, default=None, help="seconds a cell may run")
+    grade.add_argument(
+        "--cell-timeout-for",
+        action="append",
+        default=[],
+        metavar="GRADE_ID=SECONDS",
+        help="a cell's own limit, by grade_id (repeatable)",
+    )
+    grade.add_argument(
+        "--submission-timeout", type=float, default=None, help="seconds a submission may run"
+    )
+    grade.add_argument("--memory-limit", default=None, help="per kernel, e.g. 6G")
+    grade.add_argument(
+        "--no-sandbox", action="store_true", help="run student code without bubblewrap"
+    )
+    grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "release":
@@ -40,9 +89,48 @@ def main(argv: list[str] | None = None) -> int:
             from grader import demo as demo_job
 
             demo_job.run(workdir=args.workdir)
-    except NbgraderError as error:
+        elif args.command == "grade":
+            return _grade(args)
+    except (NbgraderError, CollectError) as error:
         print(error, file=sys.stderr)
         return 1
+    return 0
+
+
+def _grade(args) -> int:
+    from dataclasses import replace
+
+    from grader.batch import collect
+    from grader.batch.limits import Limits, parse_memory
+    from grader.batch.runner import grade_class, summary
+
+    limits = Limits()
+    if args.cell_timeout is not None:
+        limits = replace(limits, cell_timeout_s=args.cell_timeout)
+    if args.cell_timeout_for:
+        special = dict(limits.cell_timeouts)
+        for item in args.cell_timeout_for:
+            grade_id, _, seconds = item.partition("=")
+            special[grade_id] = float(seconds)
+        limits = replace(limits, cell_timeouts=special)
+    if args.submission_timeout is not None:
+        limits = replace(limits, submission_timeout_s=args.submission_timeout)
+    if args.memory_limit is not None:
+        limits = replace(limits, memory_bytes=parse_memory(args.memory_limit))
+    outcome = grade_class(
+        (args.course or Course().root).resolve(),
+        args.assignment,
+        submissions=args.submissions,
+        zips=args.zip,
+        zip_regexp=args.zip_regexp or collect.DEFAULT_ZIP_REGEXP,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        db_url=args.db_url,
+        limits=limits,
+        isolate=not args.no_sandbox,
+        force=args.force,
+    )
+    print(summary(outcome))
     return 0
 
 

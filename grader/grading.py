@@ -14,6 +14,17 @@ from pathlib import Path
 GRADING_VARIABLE = "CNN_COURSE_GRADING"
 RETRAIN_VARIABLE = "CNN_COURSE_RETRAIN"
 
+# Arguments for every grading kernel (nbgrader's, via nbgrader_config.py, and grader grade's).
+# nbgrader scores a test cell 0 as soon as it wrote anything to stderr (nbgrader.utils.
+# determine_grade). TensorFlow's C++ logs (e.g. "failed call to cuInit" on machines without a
+# GPU) reach stderr in whichever cell happens to be running, so graded kernels keep C-level
+# output out of the notebook, and ignore Python warnings: neither is a failed test.
+KERNEL_ARGUMENTS = (
+    "--HistoryManager.hist_file=:memory:",
+    "--IPKernelApp.capture_fd_output=False",
+    "--IPKernelApp.exec_lines=import warnings; warnings.simplefilter('ignore')",
+)
+
 
 def grading_mode(cwd: Path | None = None) -> bool:
     if os.environ.get(GRADING_VARIABLE) == "1":

@@ -1,0 +1,263 @@
+"""Grading one submission: the pure task a process pool or a Dask worker runs.
+
+In: the sanitized notebooks (test cells already restored by the trusted central step), the
+student's other files, the limits and the sandbox. Out: the executed notebooks and what
+happened in each cell. Each task gets a fresh workspace holding the student's files only:
+the notebooks themselves stay in the grader's memory, so no hidden test lies on disk for
+student code to read, and the workspace is deleted afterwards.
+
+A test cell that could not run (timeout, crashed kernel, the submission's time used up, a
+failed integrity check) receives an error output that explains why, so nbgrader scores it 0
+instead of counting a cell without errors as passed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from grader.batch import integrity
+from grader.batch.limits import GIB, Limits
+from grader.batch.sandbox import Sandbox
+from grader.grading import GRADING_VARIABLE, KERNEL_ARGUMENTS
+from grader.notebook_cells import nbgrader_meta
+
+GUARD_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class NotebookToRun:
+    name: str
+    notebook_json: str
+    setup_imports: str  # from the instructors' source, for the integrity guard
+
+
+@dataclass(frozen=True)
+class GradingTask:
+    student: str
+    assignment: str
+    notebooks: tuple[NotebookToRun, ...]
+    files: dict[str, bytes]
+    limits: Limits
+    sandbox: Sandbox
+    workspace_root: str | None = None
+
+
+@dataclass
+class CellEvent:
+    notebook: str
+    index: int
+    grade_id: str | None
+    status: str  # ok | error | timeout | crashed | not-run | untrusted
+    seconds: float
+    explanation: str = ""
+    graded: bool = False
+
+
+@dataclass
+class TaskResult:
+    student: str
+    assignment: str
+    notebooks: dict[str, str] = field(default_factory=dict)  # name -> executed notebook JSON
+    events: list[CellEvent] = field(default_factory=list)
+    wall_seconds: float = 0.0  # the whole task, kernel start-up included
+    cell_seconds: float = 0.0  # time spent executing the notebooks' own cells
+    error: str | None = None  # the task itself failed (not a cell)
+
+
+class _WrappedKernelManager(KernelManager):
+    """Starts the kernel through the sandbox's command (bubblewrap, prlimit)."""
+
+    sandbox: Sandbox
+    workspace: Path
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return self.sandbox.command(super().format_kernel_cmd(extra_arguments), self.workspace)
+
+
+def grade_submission(task: GradingTask) -> TaskResult:
+    started = time.perf_counter()
+    result = TaskResult(task.student, task.assignment)
+    workspace = Path(tempfile.mkdtemp(prefix=f"grade-{task.assignment}-", dir=task.workspace_root))
+    try:
+        for relative, content in task.files.items():
+            target = workspace / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        deadline = time.monotonic() + task.limits.submission_timeout_s
+        for notebook in task.notebooks:
+            executed = _run_notebook(task, notebook, workspace, deadline, result)
+            result.notebooks[notebook.name] = nbformat.writes(executed)
+    except Exception as error:  # the batch goes on; the report shows this submission's error
+        result.error = f"{type(error).__name__}: {error}"
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+        result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def _kernel_environment(workspace: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_"))}
+    private = workspace / ".home"
+    env.update(
+        {
+            GRADING_VARIABLE: "1",
+            "HOME": str(private),
+            "IPYTHONDIR": str(private / ".ipython"),
+            "MPLCONFIGDIR": str(private / ".matplotlib"),
+            "KERAS_HOME": str(private / ".keras"),
+            "TMPDIR": str(private / "tmp"),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
+    )
+    (private / "tmp").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _run_notebook(
+    task: GradingTask, to_run: NotebookToRun, workspace: Path, deadline: float, result: TaskResult
+) -> nbformat.NotebookNode:
+    notebook = nbformat.reads(to_run.notebook_json, as_version=4)
+    kernel_dir = workspace / ".kernel"
+    kernel_dir.mkdir(exist_ok=True)
+    manager = _WrappedKernelManager(
+        kernel_name="python3",
+        transport="ipc",  # Unix sockets: they work across the sandbox's network namespace
+        ip=str(kernel_dir / "ipc"),
+        connection_file=str(kernel_dir / "connection.json"),
+    )
+    manager.sandbox = task.sandbox
+    manager.workspace = workspace
+    client = NotebookClient(
+        notebook,
+        km=manager,
+        kernel_name="python3",
+        allow_errors=False,  # we catch each cell's error ourselves and go on
+        interrupt_on_timeout=False,
+        extra_arguments=list(KERNEL_ARGUMENTS),
+        startup_timeout=120,
+        iopub_timeout=10,
+        record_timing=False,
+    )
+    kernel_log = open(kernel_dir / "kernel.log", "wb")  # noqa: SIM115 (closed below)
+    try:
+        return _run_cells(client, task, to_run, notebook, workspace, deadline, result, kernel_log)
+    finally:
+        kernel_log.close()
+
+
+def _run_cells(client, task, to_run, notebook, workspace, deadline, result, kernel_log):
+    stopped: str | None = None  # why the remaining cells do not run
+    # The kernel's own output (TensorFlow's C++ logs, a crash message) goes to a log file,
+    # not to the terminal with the progress bar.
+    with client.setup_kernel(
+        cwd=str(workspace),
+        env=_kernel_environment(workspace),
+        stdout=kernel_log,
+        stderr=kernel_log,
+    ):
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            meta = nbgrader_meta(cell)
+            grade_id = meta.get("grade_id")
+            graded = bool(meta.get("grade")) and not meta.get("solution")
+            label = grade_id or f"cell {index + 1}"
+            event = CellEvent(to_run.name, index, grade_id, "ok", 0.0, graded=graded)
+            result.events.append(event)
+            if stopped is None and time.monotonic() >= deadline:
+                stopped = f"the submission's time limit ({task.limits.submission_timeout_s:g} s) was used up"
+            if stopped is not None:
+                event.status, event.explanation = "not-run", f"not run: {stopped}"
+                _fail(cell, "NotRun", event.explanation, graded)
+                continue
+            if graded:
+                problem = _integrity_problem(client, cell, index, to_run.setup_imports)
+                if problem is not None:
+                    event.status, event.explanation = "untrusted", problem
+                    _fail(cell, "IntegrityCheckFailed", problem, graded=True)
+                    continue
+            limit = task.limits.for_cell(grade_id)
+            budget = min(limit, deadline - time.monotonic())
+            client.timeout = max(1, math.ceil(budget))
+            begun = time.perf_counter()
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as error:
+                event.status = "error"
+                event.explanation = _explain_error(error, task.limits)
+                if graded and not any(o.output_type == "error" for o in cell.outputs):
+                    _fail(cell, error.ename, "the test failed but its error was hidden", graded)
+            except CellTimeoutError:
+                if budget < limit:
+                    stopped = f"the submission's time limit ({task.limits.submission_timeout_s:g} s) was used up in {label}"
+                else:
+                    stopped = f"{label} ran past its time limit of {limit:g} s (an endless loop?)"
+                event.status, event.explanation = "timeout", stopped
+                _fail(cell, "Timeout", stopped, graded=True)
+                _stop_kernel(client)
+            except DeadKernelError:
+                stopped = (
+                    f"the kernel died while running {label} (the process crashed or exited: "
+                    f"os._exit, a segmentation fault, or memory beyond the "
+                    f"{task.limits.memory_bytes / GIB:g} GiB limit in native code)"
+                )
+                event.status, event.explanation = "crashed", stopped
+                _fail(cell, "KernelDied", stopped, graded=True)
+            finally:
+                event.seconds = time.perf_counter() - begun
+                result.cell_seconds += event.seconds
+    return notebook
+
+
+def _integrity_problem(client: NotebookClient, cell, index: int, setup_imports: str) -> str | None:
+    """Run the guard and the canary before a graded test cell; None when the kernel is trusted."""
+    nonce = integrity.new_nonce()
+    scratch = nbformat.v4.new_code_cell(integrity.guard_source(setup_imports))
+    client.timeout = GUARD_TIMEOUT_S
+    try:
+        try:
+            client.execute_cell(scratch, index, store_history=False)
+        except CellExecutionError as error:
+            return f"the grader could not restore the checks before this test: {error.ename}: {error.evalue}"
+        canary = nbformat.v4.new_code_cell(integrity.canary_source(nonce))
+        with contextlib.suppress(CellExecutionError):
+            client.execute_cell(canary, index, store_history=False)
+        return integrity.canary_verdict(canary.outputs, nonce)
+    finally:
+        client.nb.cells[index] = cell  # execute_cell stores the scratch cell at this index
+
+
+def _explain_error(error: CellExecutionError, limits: Limits) -> str:
+    if error.ename == "MemoryError":
+        return f"MemoryError: the kernel's memory limit ({limits.memory_bytes / GIB:g} GiB) was reached"
+    first_line = str(error.evalue).strip().splitlines()[:1]
+    return f"{error.ename}: {first_line[0] if first_line else ''}".rstrip(": ")
+
+
+def _fail(cell, ename: str, explanation: str, graded: bool) -> None:
+    """Give a cell an error output, so that nbgrader scores a graded one 0 and says why."""
+    if not graded:
+        return
+    cell.outputs = list(cell.get("outputs", [])) + [
+        nbformat.v4.new_output(
+            "error", ename=ename, evalue=explanation, traceback=[f"{ename}: {explanation}"]
+        )
+    ]
+
+
+def _stop_kernel(client: NotebookClient) -> None:
+    with contextlib.suppress(Exception):
+        client.km.shutdown_kernel(now=True)

@@ -1,0 +1,116 @@
+"""The one gradebook: only the process that runs ``grader grade`` writes to it.
+
+Workers never open the gradebook; their results come back to the main process, which saves
+them one after another with nbgrader's own SaveAutoGrades. So SQLite never sees two writers
+(no "database is locked"), and any database nbgrader's ``db_url`` reaches (PostgreSQL
+included) works the same way.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.utils import parse_utc
+from sqlalchemy.exc import SAWarning
+
+# nbgrader's gradebook API triggers SQLAlchemy's autoflush warnings on every new submission;
+# they are about nbgrader's own session handling and say nothing to an instructor.
+warnings.filterwarnings("ignore", category=SAWarning)
+
+
+@dataclass(frozen=True)
+class CellScore:
+    notebook: str
+    grade_id: str
+    score: float
+    max_score: float
+
+
+def notebook_names(db_url: str, assignment: str) -> list[str]:
+    with Gradebook(db_url) as gradebook:
+        return sorted(n.name for n in gradebook.find_assignment(assignment).notebooks)
+
+
+def setup_imports(db_url: str, assignment: str, notebook: str) -> str:
+    """The source notebook's setup cell, as the gradebook stores it."""
+    from grader.batch.integrity import setup_imports as imports_of
+
+    with Gradebook(db_url) as gradebook:
+        cells = gradebook.find_notebook(notebook, assignment).source_cells
+        return "\n".join(imports_of(c.source) for c in cells if c.name == "setup")
+
+
+def save(
+    db_url: str,
+    assignment: str,
+    student: str,
+    executed: dict[str, nbformat.NotebookNode],
+    timestamp_file: Path | None = None,
+) -> None:
+    """Record a student's autograded notebooks; a notebook missing from ``executed`` scores 0."""
+    with Gradebook(db_url) as gradebook:
+        gradebook.update_or_create_student(student)
+        timestamp = _timestamp(timestamp_file)
+        if timestamp is not None:
+            gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
+        else:
+            gradebook.update_or_create_submission(assignment, student)
+    for name in notebook_names(db_url, assignment):
+        if name in executed:
+            resources = {
+                "nbgrader": {
+                    "notebook": name,
+                    "assignment": assignment,
+                    "student": student,
+                    "db_url": db_url,
+                }
+            }
+            SaveAutoGrades().preprocess(executed[name], resources)
+        else:
+            with Gradebook(db_url) as gradebook:
+                submitted = gradebook.find_submission_notebook(name, assignment, student)
+                for grade in submitted.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+                gradebook.db.commit()
+
+
+def scores(db_url: str, assignment: str, student: str) -> list[CellScore]:
+    with Gradebook(db_url) as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        return sorted(
+            (
+                CellScore(n.name, g.name, float(g.score), float(g.max_score))
+                for n in submission.notebooks
+                for g in n.grades
+            ),
+            key=lambda s: (s.notebook, s.grade_id),
+        )
+
+
+def write_autograded(
+    folder: Path, executed: dict[str, nbformat.NotebookNode], submitted: Path
+) -> None:
+    """nbgrader's autograded/<student>/<assignment>/: the executed notebooks beside the
+    student's other files, where formgrader and manual grading expect them."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(submitted, folder, ignore=shutil.ignore_patterns("*.ipynb"))
+    for name, notebook in executed.items():
+        nbformat.write(notebook, str(folder / f"{name}.ipynb"))
+
+
+def _timestamp(path: Path | None) -> datetime.datetime | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        return parse_utc(path.read_text().strip())
+    except Exception:
+        return None

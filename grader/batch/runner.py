@@ -1,0 +1,342 @@
+"""``grader grade <assignment>``: collect, sanitize, run in parallel, save, feed back, report.
+
+Only this process touches the gradebook and the course folder; the executor's workers get
+one :class:`~grader.batch.execute.GradingTask` each and return its result. The executor is
+anything with the ``concurrent.futures.Executor`` interface: a local process pool by
+default, or a Dask cluster's (``Client(address).get_executor()``) when the instructor passes
+a scheduler address.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader.batch import collect, feedback, gradebook
+from grader.batch.execute import CellEvent, GradingTask, NotebookToRun, TaskResult, grade_submission
+from grader.batch.limits import Limits
+from grader.batch.sandbox import course_sandbox
+from grader.batch.sanitize import Finding, sanitize
+from grader.course import Course
+
+RUN_RECORD = ".grader-run.json"
+
+
+@dataclass
+class SubmissionRecord:
+    """What happened to one student's submission, kept beside its autograded notebooks."""
+
+    student: str
+    assignment: str
+    content_hash: str
+    findings: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    error: str | None = None
+    wall_seconds: float = 0.0  # in the worker: workspace, kernel start-up, cells, shutdown
+    cell_seconds: float = 0.0  # the notebooks' own cells
+    central_seconds: float = 0.0  # in this process: sanitize, save, feedback
+    scores: list[dict] = field(default_factory=list)
+    reused: bool = False  # unchanged since the last run: not graded again
+
+    @property
+    def score(self) -> float:
+        return sum(s["score"] for s in self.scores)
+
+    @property
+    def max_score(self) -> float:
+        return sum(s["max_score"] for s in self.scores)
+
+    def problems(self) -> list[str]:
+        """Everything that went wrong, for the report and the feedback."""
+        notes = [f["problem"] for f in self.findings]
+        notes += [e["explanation"] for e in self.events if e["status"] not in ("ok", "error")]
+        notes += [
+            f"{e['grade_id']}: {e['explanation']}"
+            for e in self.events
+            if e["status"] == "error" and e["graded"] and e["explanation"]
+        ]
+        if self.error:
+            notes.append(f"grading failed: {self.error}")
+        return notes
+
+
+@dataclass
+class BatchOutcome:
+    assignment: str
+    records: list[SubmissionRecord]
+    isolation_problem: str | None
+    limits: Limits
+    executor: str
+    seconds: float
+    csv_path: Path | None = None
+    report_path: Path | None = None
+
+
+def grade_class(
+    course_root: Path,
+    assignment: str,
+    *,
+    submissions: Path | None = None,
+    zips: list[Path] | None = None,
+    zip_regexp: str = collect.DEFAULT_ZIP_REGEXP,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    db_url: str | None = None,
+    limits: Limits | None = None,
+    isolate: bool = True,
+    force: bool = False,
+    report: bool = True,
+    progress=None,
+) -> BatchOutcome:
+    started = time.perf_counter()
+    limits = limits or Limits()
+    course = Course(course_root)
+    db_url = db_url or f"sqlite:///{course.root / 'gradebook.db'}"
+    progress = progress or Progress()
+    _register_assignment(course, assignment, db_url)
+    if zips:
+        students = collect.from_zips(zips, course, assignment, zip_regexp)
+    elif submissions is not None:
+        students = collect.from_folder(submissions, course.root, assignment)
+    else:
+        students = collect.students(course.root, assignment)
+    hidden = (submissions,) if submissions is not None else ()
+    sandbox, isolation_problem = course_sandbox(course.root, hidden, limits.memory_bytes, isolate)
+    fingerprint = _grading_fingerprint(course, assignment, limits)
+
+    records: list[SubmissionRecord] = []
+    executor, executor_name = make_executor(workers, scheduler)
+    progress.start(len(students), executor_name)
+    try:
+        pending = {}
+        for student in students:
+            folder = collect.submitted_dir(course.root, student, assignment)
+            digest = collect.content_hash(folder, fingerprint)
+            previous = _load_record(course.root, student, assignment)
+            if previous is not None and previous.content_hash == digest and not force:
+                previous.reused = True
+                records.append(previous)
+                progress.done(previous)
+                continue
+            central = time.perf_counter()
+            task, findings = _prepare(course, student, assignment, db_url, folder, limits, sandbox)
+            record = SubmissionRecord(
+                student, assignment, digest, findings=[asdict(f) for f in findings]
+            )
+            record.central_seconds = time.perf_counter() - central
+            pending[executor.submit(grade_submission, task)] = record
+        for future in concurrent.futures.as_completed(pending):
+            record = pending[future]
+            try:
+                result = future.result()
+            except Exception as error:  # a worker lost (e.g. killed): record it, go on
+                result = TaskResult(
+                    record.student, assignment, error=f"{type(error).__name__}: {error}"
+                )
+            central = time.perf_counter()
+            try:
+                _merge(course, db_url, record, result)
+            except Exception as error:  # saving one submission failed: record it, go on
+                record.error = f"saving the grades failed: {type(error).__name__}: {error}"
+            record.central_seconds += time.perf_counter() - central
+            records.append(record)
+            progress.done(record)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    progress.finish()
+
+    outcome = BatchOutcome(
+        assignment,
+        sorted(records, key=lambda r: r.student),
+        isolation_problem,
+        limits,
+        executor_name,
+        time.perf_counter() - started,
+    )
+    if records:
+        outcome.csv_path = course.root / "grades.csv"
+        course.nbgrader("export", f"--to={outcome.csv_path}", f"--db={db_url}")
+    if report:
+        from grader.batch import report as report_page
+
+        outcome.report_path = report_page.write(
+            course.root / "reports" / assignment / "report.html", outcome
+        )
+    return outcome
+
+
+def make_executor(workers: int | None, scheduler: str | None):
+    """A process pool (default: one worker per core), or a Dask cluster's executor."""
+    if scheduler:
+        from dask.distributed import Client
+
+        client = Client(scheduler)
+        return client.get_executor(pure=False), f"Dask cluster at {scheduler}"
+    workers = workers or os.cpu_count() or 1
+    # spawn: workers start clean rather than inheriting this process's threads and sockets
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+    )
+    return pool, f"{workers} local worker process{'es' if workers > 1 else ''}"
+
+
+def _register_assignment(course: Course, assignment: str, db_url: str) -> None:
+    """Make the gradebook hold the assignment's source cells (hidden tests included),
+    from which test cells are restored. nbgrader's generate_assignment does that; its
+    student version goes to a scratch folder, leaving notebooks/ alone."""
+    course.nbgrader(
+        "generate_assignment",
+        assignment,
+        "--force",
+        f"--db={db_url}",
+        "--CourseDirectory.release_directory=build/grading-release",
+    )
+
+
+def _grading_fingerprint(course: Course, assignment: str, limits: Limits) -> bytes:
+    """What grades a submission: the source notebooks, the grader's code, the limits."""
+    import grader
+
+    digest = hashlib.sha256(repr(limits).encode())
+    for path in course.solution_notebooks(assignment):
+        digest.update(path.read_bytes())
+    for path in sorted(Path(grader.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def _prepare(course, student, assignment, db_url, folder, limits, sandbox):
+    findings: list[Finding] = []
+    notebooks = []
+    for name in gradebook.notebook_names(db_url, assignment):
+        path = folder / f"{name}.ipynb"
+        if not path.is_file():
+            findings.append(
+                Finding(name, None, f"{name}.ipynb was not submitted; its tests score 0")
+            )
+            continue
+        sanitized = sanitize(path, assignment, student, db_url)
+        findings += sanitized.findings
+        if sanitized.notebook is not None:
+            imports = gradebook.setup_imports(db_url, assignment, name)
+            notebooks.append(NotebookToRun(name, nbformat.writes(sanitized.notebook), imports))
+    files = {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.suffix != ".ipynb" and p.name != "timestamp.txt"
+    }
+    task = GradingTask(student, assignment, tuple(notebooks), files, limits, sandbox)
+    return task, findings
+
+
+def _merge(course: Course, db_url: str, record: SubmissionRecord, result: TaskResult) -> None:
+    student, assignment = record.student, record.assignment
+    record.error = result.error
+    record.events = [asdict(e) for e in result.events]
+    record.wall_seconds, record.cell_seconds = result.wall_seconds, result.cell_seconds
+    executed = {name: nbformat.reads(text, as_version=4) for name, text in result.notebooks.items()}
+    submitted = collect.submitted_dir(course.root, student, assignment)
+    autograded = course.root / "autograded" / student / assignment
+    gradebook.write_autograded(autograded, executed, submitted)
+    gradebook.save(db_url, assignment, student, executed, submitted / "timestamp.txt")
+    record.scores = [asdict(s) for s in gradebook.scores(db_url, assignment, student)]
+    notes = record.problems()
+    for name, notebook in executed.items():
+        path = course.root / "feedback" / student / assignment / f"{name}.html"
+        feedback.write(path, notebook, db_url, assignment, student, notes)
+    (autograded / RUN_RECORD).write_text(json.dumps(asdict(record), indent=1))
+
+
+def _load_record(course_root: Path, student: str, assignment: str) -> SubmissionRecord | None:
+    path = course_root / "autograded" / student / assignment / RUN_RECORD
+    try:
+        data = json.loads(path.read_text())
+        data.pop("reused", None)
+        return SubmissionRecord(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line per submission otherwise."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.total = self.count = 0
+        self.started = time.perf_counter()
+
+    def start(self, total: int, executor: str) -> None:
+        self.total, self.count, self.started = total, 0, time.perf_counter()
+        print(f"Grading {total} submissions with {executor}", file=self.stream)
+
+    def done(self, record: SubmissionRecord) -> None:
+        self.count += 1
+        state = "unchanged" if record.reused else f"{record.score:g}/{record.max_score:g}"
+        if record.problems() and not record.reused:
+            state += " (see report)"
+        elapsed = time.perf_counter() - self.started
+        width = 30
+        filled = int(width * self.count / max(self.total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"[{bar}] {self.count}/{self.total} {elapsed:5.0f} s  {record.student}: {state}"
+        if self.stream.isatty():
+            print("\r" + line.ljust(100), end="", file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self.stream.isatty():
+            print(file=self.stream)
+
+
+def summary(outcome: BatchOutcome) -> str:
+    records = outcome.records
+    graded = [r for r in records if not r.reused]
+    totals = [r.score for r in records]
+    max_score = max((r.max_score for r in records), default=0)
+    lines = [
+        f"{outcome.assignment}: {len(records)} submissions ({len(graded)} graded, "
+        f"{len(records) - len(graded)} unchanged since the last run) in {outcome.seconds:.0f} s "
+        f"with {outcome.executor}",
+    ]
+    if totals:
+        lines.append(
+            f"  scores out of {max_score:g}: median {statistics.median(totals):g}, "
+            f"lowest {min(totals):g}, highest {max(totals):g}"
+        )
+    flagged = [r for r in records if r.problems()]
+    lines.append(f"  submissions with problems to look at: {len(flagged)}")
+    for r in flagged:
+        lines.append(f"    {r.student}: {r.problems()[0]}")
+    if outcome.isolation_problem:
+        lines.append(f"  WARNING: graded WITHOUT isolation: {outcome.isolation_problem}")
+    else:
+        lines.append(
+            "  isolation: bubblewrap (no network; solutions, gradebook and other submissions hidden)"
+        )
+    lines.append(f"  limits: {outcome.limits.describe()}")
+    if outcome.csv_path:
+        lines.append(f"  grades (CSV): {outcome.csv_path}")
+    if outcome.report_path:
+        lines.append(f"  report: {outcome.report_path}")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "BatchOutcome",
+    "CellEvent",
+    "SubmissionRecord",
+    "grade_class",
+    "make_executor",
+    "summary",
+]
