@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -59,7 +60,7 @@ class CellEvent:
     notebook: str
     index: int
     grade_id: str | None
-    status: str  # ok | error | timeout | crashed | not-run | untrusted
+    status: str  # ok | error | memory | timeout | crashed | not-run | untrusted
     seconds: float
     explanation: str = ""
     graded: bool = False
@@ -76,7 +77,7 @@ class TaskResult:
     error: str | None = None  # the task itself failed (not a cell)
 
 
-class _WrappedKernelManager(KernelManager):
+class _WrappedKernelManager(AsyncKernelManager):
     """Starts the kernel through the sandbox's command (bubblewrap, prlimit)."""
 
     sandbox: Sandbox
@@ -196,7 +197,7 @@ def _run_cells(client, task, to_run, notebook, workspace, deadline, result, kern
             try:
                 client.execute_cell(cell, index)
             except CellExecutionError as error:
-                event.status = "error"
+                event.status = "memory" if error.ename == "MemoryError" else "error"
                 event.explanation = _explain_error(error, task.limits)
                 if graded and not any(o.output_type == "error" for o in cell.outputs):
                     _fail(cell, error.ename, "the test failed but its error was hidden", graded)
@@ -260,4 +261,4 @@ def _fail(cell, ename: str, explanation: str, graded: bool) -> None:
 
 def _stop_kernel(client: NotebookClient) -> None:
     with contextlib.suppress(Exception):
-        client.km.shutdown_kernel(now=True)
+        run_sync(client.km.shutdown_kernel)(now=True)  # the async manager's coroutine

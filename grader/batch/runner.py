@@ -59,11 +59,15 @@ class SubmissionRecord:
     def problems(self) -> list[str]:
         """Everything that went wrong, for the report and the feedback."""
         notes = [f["problem"] for f in self.findings]
-        notes += [e["explanation"] for e in self.events if e["status"] not in ("ok", "error")]
         notes += [
+            f"{e['grade_id'] or 'cell ' + str(e['index'] + 1)}: {e['explanation']}"
+            for e in self.events
+            if e["status"] not in ("ok", "error")
+        ]
+        notes += [  # errors in the cells nbgrader knows by name: answers and tests
             f"{e['grade_id']}: {e['explanation']}"
             for e in self.events
-            if e["status"] == "error" and e["graded"] and e["explanation"]
+            if e["status"] == "error" and e["grade_id"] and e["explanation"]
         ]
         if self.error:
             notes.append(f"grading failed: {self.error}")
@@ -115,7 +119,7 @@ def grade_class(
     fingerprint = _grading_fingerprint(course, assignment, limits)
 
     records: list[SubmissionRecord] = []
-    executor, executor_name = make_executor(workers, scheduler)
+    executor, executor_name, close = make_executor(workers, scheduler)
     progress.start(len(students), executor_name)
     try:
         pending = {}
@@ -152,7 +156,7 @@ def grade_class(
             records.append(record)
             progress.done(record)
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        close()
     progress.finish()
 
     outcome = BatchOutcome(
@@ -176,18 +180,26 @@ def grade_class(
 
 
 def make_executor(workers: int | None, scheduler: str | None):
-    """A process pool (default: one worker per core), or a Dask cluster's executor."""
+    """A process pool (default: one worker per core), or a Dask cluster's executor; with
+    its name for the report, and how to close it."""
     if scheduler:
         from dask.distributed import Client
 
         client = Client(scheduler)
-        return client.get_executor(pure=False), f"Dask cluster at {scheduler}"
+        executor = client.get_executor(pure=False)
+
+        def close() -> None:
+            executor.shutdown(wait=True)
+            client.close()
+
+        return executor, f"Dask cluster at {scheduler}", close
     workers = workers or os.cpu_count() or 1
     # spawn: workers start clean rather than inheriting this process's threads and sockets
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("spawn")
     )
-    return pool, f"{workers} local worker process{'es' if workers > 1 else ''}"
+    name = f"{workers} local worker process{'es' if workers > 1 else ''}"
+    return pool, name, lambda: pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _register_assignment(course: Course, assignment: str, db_url: str) -> None:

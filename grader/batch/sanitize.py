@@ -58,10 +58,13 @@ def sanitize(path: Path, assignment: str, student: str, db_url: str) -> Sanitize
         if not isinstance(notebook.get("cells"), list):
             raise ValueError("it has no list of cells")
     except Exception as error:
-        problem = f"{path.name} is not a notebook nbgrader can read ({error}); all its tests score 0"
+        problem = (
+            f"{path.name} is not a notebook nbgrader can read ({error}); all its tests score 0"
+        )
         return Sanitized(None, [Finding(name, None, problem)])
 
     findings += _tampering(notebook, name, assignment, db_url)
+    _keep_last_copies(notebook)
     resources = {
         "nbgrader": {
             "notebook": name,
@@ -88,6 +91,20 @@ def sanitize(path: Path, assignment: str, student: str, db_url: str) -> Sanitize
         )
         return Sanitized(None, [*findings, Finding(name, None, problem)])
     return Sanitized(notebook, findings)
+
+
+def _keep_last_copies(notebook) -> None:
+    """Of cells sharing a grade_id keep the last as the graded one (nbgrader's DeduplicateIds
+    rule) and make the earlier ones plain cells. DeduplicateIds itself leaves them an empty
+    nbgrader record, on which OverwriteCells then fails with KeyError 'grade_id'."""
+    seen = set()
+    for cell in reversed(notebook.cells):
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id is None:
+            continue
+        if grade_id in seen:
+            del cell.metadata["nbgrader"]
+        seen.add(grade_id)
 
 
 def _tampering(notebook, name: str, assignment: str, db_url: str) -> list[Finding]:

@@ -1,0 +1,193 @@
+"""A class of broken and hostile submissions of notebook 01 (12 points), each with the outcome
+``grader grade`` must give it. Every submission starts from the reference answers (12/12)
+and changes one thing; tests/test_class_grading.py grades them all in one batch.
+
+``{course}`` in a cell is replaced by the grading course's folder, so that the cells that try
+to read the solutions or the gradebook aim at the real files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+
+import nbformat
+
+from grader.notebook_cells import nbgrader_meta
+
+ASSIGNMENT = "01_pooling"
+FULL_MARKS = 12.0
+
+
+@dataclass(frozen=True)
+class Hostile:
+    student: str
+    what: str
+    expected_score: float
+    expected_note: str | None  # a phrase the report must show for it (None: nothing to flag)
+    zero: tuple[str, ...] = ()  # graded cells that must score 0
+    edit: object = field(default=None, repr=False)  # (notebook, course) -> notebook | bytes
+
+
+def _cell(notebook, grade_id):
+    return next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+
+
+def _append(notebook, grade_id, code):
+    _cell(notebook, grade_id).source += "\n" + code
+    return notebook
+
+
+def _replace(notebook, grade_id, code):
+    _cell(notebook, grade_id).source = code
+    return notebook
+
+
+def _delete(notebook, *grade_ids):
+    notebook.cells = [
+        c for c in notebook.cells if nbgrader_meta(c).get("grade_id") not in grade_ids
+    ]
+    return notebook
+
+
+def _duplicate(notebook, grade_id):
+    index = next(
+        i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade_id") == grade_id
+    )
+    notebook.cells.insert(index, copy.deepcopy(notebook.cells[index]))
+    return notebook
+
+
+STUB = "def pool2d(x, pool_size, strides=None, padding='valid', mode='max'):\n    return np.zeros((1, 1, 1, 1))"
+POOL2D_TESTS = ("test_pool2d_valid", "test_pool2d_same", "test_pool2d_min")
+# The invariance score is computed with the student's pool2d: a wrong pool2d fails it too.
+USES_POOL2D = (*POOL2D_TESTS, "test_invariance_score")
+
+CORPUS = [
+    Hostile("honest", "the reference answers", FULL_MARKS, None, edit=lambda nb, course: nb),
+    Hostile(
+        "infinite_loop",
+        "an endless loop in the last answer cell",
+        10.0,
+        "ran past its time limit",
+        zero=("test_invariance_score",),
+        edit=lambda nb, course: _append(nb, "invariance_score", "while True:\n    pass"),
+    ),
+    Hostile(
+        "memory_bomb",
+        "allocates 800 MB blocks until memory runs out, after defining its answer",
+        FULL_MARKS,
+        "memory limit",
+        edit=lambda nb, course: _append(
+            nb, "invariance_score", "hoard = [np.ones(10**8) for _ in range(100)]"
+        ),
+    ),
+    Hostile(
+        "kernel_crash",
+        "kills its own kernel in the min-pooling answer cell",
+        8.0,
+        "kernel died",
+        zero=("test_min_pooling_layer", "test_invariance_score"),
+        edit=lambda nb, course: _append(nb, "min_pooling_layer", "import os\nos._exit(1)"),
+    ),
+    Hostile(
+        "invalid_json",
+        "a notebook file cut off half-way",
+        0.0,
+        "not valid notebook JSON",
+        edit=lambda nb, course: nbformat.writes(nb)[:500].encode(),
+    ),
+    Hostile(
+        "tampered_tests",
+        "a wrong pool2d, and its test cells emptied",
+        4.0,
+        "was edited",
+        zero=USES_POOL2D,
+        edit=lambda nb, course: [
+            _replace(nb, "pool2d", STUB),
+            *[_replace(nb, t, "pass") for t in POOL2D_TESTS],
+        ][0],
+    ),
+    Hostile(
+        "deleted_cells",
+        "a test cell deleted (restored, passes) and an answer cell deleted (restored empty)",
+        10.0,
+        "was deleted",
+        zero=("test_pool_output_shape",),
+        edit=lambda nb, course: _delete(nb, "test_pool2d_same", "pool_output_shape"),
+    ),
+    Hostile(
+        "duplicated_cells",
+        "a test cell pasted twice",
+        FULL_MARKS,
+        "appears 2 times",
+        edit=lambda nb, course: _duplicate(nb, "test_pool2d_min"),
+    ),
+    Hostile(
+        "reads_solutions",
+        "copies pool2d out of the solutions notebook, peeks at the gradebook, uses the network",
+        4.0,
+        "pool2d: FileNotFoundError",
+        zero=USES_POOL2D,
+        edit=lambda nb, course: _replace(
+            nb,
+            "pool2d",
+            "import json, socket\n"
+            "for path in ('../../solutions/01_pooling/01_pooling.ipynb', '{course}/solutions/01_pooling/01_pooling.ipynb'):\n"
+            "    try:\n"
+            "        cells = json.load(open(path))['cells']\n"
+            "        exec(next(''.join(c['source']) for c in cells if 'def pool2d' in ''.join(c['source'])))\n"
+            "    except FileNotFoundError:\n"
+            "        pass\n"
+            "open('{course}/gradebook.db', 'rb')\n".replace("{course}", str(course)),
+        ),
+    ),
+    Hostile(
+        "replaces_check",
+        "a wrong pool2d, and the check function replaced by one that passes everything",
+        4.0,
+        None,
+        zero=USES_POOL2D,
+        edit=lambda nb, course: _replace(
+            nb, "pool2d", STUB + "\ncheck.check_pool2d = lambda *args, **kwargs: print('all good')"
+        ),
+    ),
+    Hostile(
+        "replaces_numpy",
+        "a wrong pool2d, and numpy's comparison helpers made to say 'equal'",
+        0.0,
+        "comparison helpers report different arrays as equal",
+        edit=lambda nb, course: _replace(
+            nb,
+            "pool2d",
+            STUB + "\nnp.allclose = lambda *args, **kwargs: True\n"
+            "np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, bool)\n"
+            "np.testing.assert_allclose = lambda *args, **kwargs: None",
+        ),
+    ),
+    Hostile(
+        "hides_errors",
+        "a wrong pool2d, and IPython told to swallow every exception",
+        4.0,
+        None,
+        zero=USES_POOL2D,
+        edit=lambda nb, course: _replace(
+            nb,
+            "pool2d",
+            STUB + "\nget_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)",
+        ),
+    ),
+]
+
+
+def write(folder, reference: nbformat.NotebookNode, course) -> None:
+    """Each hostile student's submission in ``folder/<student>/01_pooling.ipynb``."""
+    for hostile in CORPUS:
+        notebook = hostile.edit(copy.deepcopy(reference), course)
+        target = folder / hostile.student / f"{ASSIGNMENT}.ipynb"
+        target.parent.mkdir(parents=True)
+        if isinstance(notebook, bytes):
+            target.write_bytes(notebook)
+        else:
+            target.write_text(json.dumps(notebook, indent=1))
