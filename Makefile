@@ -28,10 +28,11 @@ release: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/lenet5.py
 	$(BIN)/python bench/cifar_alexnet.py
+	$(BIN)/python bench/class_grading.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check grader tests bench
 
 clean:
-	rm -rf build gradebook.db submitted autograded feedback grades.csv
+	rm -rf build gradebook.db submitted autograded feedback downloaded reports grades.csv

@@ -89,7 +89,7 @@ def _page(outcome, png: bytes) -> str:
         f"<title>Grading report: {esc(outcome.assignment)}</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px}"
-        "th{background:#f0f0f0}.warn{background:#fde2e2;border:2px solid #c00;padding:.7em}"
+        "img{max-width:100%}th{background:#f0f0f0}.warn{background:#fde2e2;border:2px solid #c00;padding:.7em}"
         ".ok{background:#e6f4ea;padding:.7em}td.lost{background:#fff3cd}td.zero{background:#fde2e2}"
         "</style></head><body>",
         f"<h1>Grading report: {esc(outcome.assignment)}</h1>",
