@@ -18,6 +18,7 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets.config import Config
 
+from grader.batch.gradebook import nbgrader_resources
 from grader.notebook_cells import nbgrader_meta
 
 
@@ -48,14 +49,7 @@ def write(
     if notes:
         text = "**The grader's notes on this submission**\n\n" + "\n".join(f"- {n}" for n in notes)
         notebook.cells.insert(0, nbformat.v4.new_markdown_cell(text))
-    resources = {
-        "nbgrader": {
-            "notebook": path.stem,
-            "assignment": assignment,
-            "student": student,
-            "db_url": db_url,
-        }
-    }
+    resources = nbgrader_resources(path.stem, assignment, student, db_url)
     notebook, resources = GetGrades().preprocess(notebook, resources)
     html, _ = _exporter().from_notebook_node(notebook, resources=resources)
     path.parent.mkdir(parents=True, exist_ok=True)

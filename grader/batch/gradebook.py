@@ -33,6 +33,18 @@ class CellScore:
     max_score: float
 
 
+def nbgrader_resources(notebook: str, assignment: str, student: str, db_url: str) -> dict:
+    """What nbgrader's preprocessors read to find a notebook in the gradebook."""
+    return {
+        "nbgrader": {
+            "notebook": notebook,
+            "assignment": assignment,
+            "student": student,
+            "db_url": db_url,
+        }
+    }
+
+
 def notebook_names(db_url: str, assignment: str) -> list[str]:
     with Gradebook(db_url) as gradebook:
         return sorted(n.name for n in gradebook.find_assignment(assignment).notebooks)
@@ -64,14 +76,7 @@ def save(
             gradebook.update_or_create_submission(assignment, student)
     for name in notebook_names(db_url, assignment):
         if name in executed:
-            resources = {
-                "nbgrader": {
-                    "notebook": name,
-                    "assignment": assignment,
-                    "student": student,
-                    "db_url": db_url,
-                }
-            }
+            resources = nbgrader_resources(name, assignment, student, db_url)
             SaveAutoGrades().preprocess(executed[name], resources)
         else:
             with Gradebook(db_url) as gradebook:

@@ -28,6 +28,7 @@ from nbgrader.preprocessors import (
 )
 from traitlets.config import Config
 
+from grader.batch.gradebook import nbgrader_resources
 from grader.notebook_cells import nbgrader_meta
 
 
@@ -65,14 +66,7 @@ def sanitize(path: Path, assignment: str, student: str, db_url: str) -> Sanitize
 
     findings += _tampering(notebook, name, assignment, db_url)
     _keep_last_copies(notebook)
-    resources = {
-        "nbgrader": {
-            "notebook": name,
-            "assignment": assignment,
-            "student": student,
-            "db_url": db_url,
-        }
-    }
+    resources = nbgrader_resources(name, assignment, student, db_url)
     config = Config()
     config.OverwriteCells.add_missing_cells = True
     try:
