@@ -18,7 +18,8 @@ from grader import thresholds
 from grader.checks.accuracy import check_test_accuracy
 from grader.checks.architecture import build_model, compare_models
 from grader.checks.compare import Mistake, assert_matches, assert_numpy_only
-from grader.checks.failure import CheckFailure, passed
+from grader.checks.failure import CheckFailure, passed, student_check
+from grader.checks.oracle import keras_lrn, verified
 from grader.checks.padding import describe_layer
 
 WEIGHTS_FILE = "cifar_alexnet.weights.h5"
@@ -114,6 +115,7 @@ ALEXNET_HINTS = {
 }
 
 
+@student_check
 def check_build_alexnet(build_alexnet: Callable, *, groups: int = 1) -> None:
     what = "build_alexnet()" if groups == 1 else f"build_alexnet(groups={groups})"
     build = build_alexnet if groups == 1 else (lambda: build_alexnet(groups=groups))
@@ -122,16 +124,6 @@ def check_build_alexnet(build_alexnet: Callable, *, groups: int = 1) -> None:
 
 
 # -- local response normalisation ------------------------------------------------------------
-
-
-def keras_lrn(a: np.ndarray, k: float, n: int, alpha: float, beta: float) -> np.ndarray:
-    """The oracle: TensorFlow's LRN, whose depth_radius is n // 2 and whose alpha is the paper's
-    (not divided by n, as PyTorch's and Caffe's are)."""
-    import tensorflow as tf
-
-    return tf.nn.local_response_normalization(
-        np.asarray(a, dtype=np.float32), depth_radius=n // 2, bias=k, alpha=alpha, beta=beta
-    ).numpy()
 
 
 def _lrn_numpy(a, k, n, alpha, beta, *, square=True, axis=-1, wrap=False, bias_inside=True):
@@ -219,6 +211,7 @@ def _lrn_cases(rng: np.random.Generator, n_random: int) -> list[tuple[tuple, dic
     return cases
 
 
+@student_check
 def check_lrn(lrn: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
     assert_numpy_only(lrn, "lrn")
     rng = np.random.default_rng(seed)
@@ -239,19 +232,33 @@ def check_lrn(lrn: Callable, *, seed: int | None = 0, n_random: int = 0) -> None
 
 def tensorflow_multiply_adds(layer) -> int:
     """The oracle: TensorFlow's own cost model for the layer's main operation (the profiler's
-    float-operation count of its Conv2D or MatMul, 2 per multiply-add), on one input.
+    float-operation count of its Conv2D or MatMul, 2 per multiply-add), on one input, verified
+    against the count from the layer's shapes.
 
-    Works on an ungrouped Conv2D or a Dense layer whose input shape is known; the cost model
-    has no figure for grouped convolutions.
+    A grouped convolution (groups g) is g independent convolutions, each from c_in / g input
+    channels to c_out / g filters; the cost model has no figure for the grouped operation
+    itself, so it is asked for one group and the count multiplied by g.
     """
+    input_shape = tuple(int(d) for d in layer.input.shape[1:])
+    config = layer.get_config()
+    groups = int(config.get("groups", 1))
+    if groups > 1:
+        config = {**config, "groups": 1, "filters": config["filters"] // groups}
+        input_shape = (*input_shape[:-1], input_shape[-1] // groups)
+    profiled = groups * _profiled_multiply_adds(type(layer).from_config(config), input_shape)
+    positions = int(np.prod(layer.output.shape[1:-1]))  # 1 for a Dense layer on a vector
+    counted = int(np.prod(layer.kernel.shape)) * positions
+    what = f"the multiply-adds of {layer.name}"
+    return int(verified("cost model", profiled, counted, what, atol=0, rtol=0))
+
+
+def _profiled_multiply_adds(layer, input_shape: tuple[int, ...]) -> int:
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
     )
 
-    input_shape = tuple(int(d) for d in layer.input.shape[1:])
-    clone = type(layer).from_config(layer.get_config())
-    model = keras.Sequential([keras.Input(input_shape), clone])
+    model = keras.Sequential([keras.Input(input_shape), layer])
 
     @tf.autograph.experimental.do_not_convert
     def forward(x):
@@ -294,6 +301,15 @@ def _layer_mistakes(layer) -> list[tuple[str, int]]:
     out_h, out_w = (int(d) for d in layer.output.shape[1:3])
     in_h, in_w = (int(d) for d in layer.input.shape[1:3])
     filters = int(kernel[-1])
+    groups = int(layer.get_config().get("groups", 1))
+    if groups > 1:
+        mistakes.append(
+            (
+                f"groups={groups}: each filter sees only its group's c_in / {groups} input "
+                "channels (the kernel's third axis), not all of them",
+                macs * groups,
+            )
+        )
     mistakes += [
         (
             "a convolution's weights are used again at every output position: multiply by the "
@@ -320,18 +336,21 @@ def _layer_cases(rng: np.random.Generator, n_random: int) -> list:
         ((15, 15, 4), L.Conv2D(6, 5, strides=2)),
         ((227, 227, 3), L.Conv2D(96, 11, strides=4)),
         ((9, 9, 5), L.Conv2D(7, (1, 3), padding="same", strides=(2, 1))),
+        ((13, 13, 8), L.Conv2D(12, 3, padding="same", groups=2)),  # AlexNet's two-GPU split
+        ((15, 15, 6), L.Conv2D(9, 3, strides=2, groups=3)),
         ((50,), L.Dense(12)),
         ((6, 6, 4), L.Dense(3)),  # Dense on a map acts on the last axis, at every position
     ]
     for _ in range(n_random):
         size, channels = int(rng.integers(6, 20)), int(rng.integers(1, 9))
-        kernel = int(rng.integers(1, 6))
+        kernel, groups = int(rng.integers(1, 6)), int(rng.choice([1, 1, 2, 3]))
         specs.append(
             (
-                (size, size, channels),
+                (size, size, channels * groups),
                 L.Conv2D(
-                    int(rng.integers(1, 12)),
+                    int(rng.integers(1, 6)) * groups,
                     kernel,
+                    groups=groups,
                     strides=int(rng.integers(1, 4)),
                     padding=str(rng.choice(["valid", "same"])),
                 ),
@@ -350,6 +369,7 @@ def _describe_with_input(layer) -> str:
     return f"{describe_layer(layer)} on input {shape}"
 
 
+@student_check
 def check_multiply_adds(
     multiply_adds: Callable, *, seed: int | None = 0, n_random: int = 0
 ) -> None:
@@ -359,9 +379,10 @@ def check_multiply_adds(
         what = f"multiply_adds({_describe_with_input(layer)})"
         expected = tensorflow_multiply_adds(layer)
         got = multiply_adds(layer)
-        if isinstance(got, (int, np.integer)) and got == expected:
+        whole = isinstance(got, int | np.integer) and not isinstance(got, bool)
+        if whole and got == expected:
             continue
-        if not isinstance(got, (int, np.integer)):
+        if not whole:
             cause = f"return a whole number (an int), not {type(got).__name__}"
         else:
             cause = next((label for label, value in _layer_mistakes(layer) if value == got), None)
@@ -457,12 +478,14 @@ CIFAR_HINTS = {
 }
 
 
+@student_check
 def check_build_cifar_alexnet(build_cifar_alexnet: Callable) -> None:
     what = "build_cifar_alexnet()"
     model = build_model(build_cifar_alexnet, what, "CIFAR-10 images are 32x32x3")
     compare_models(model, reference_cifar_alexnet(), what, CIFAR_HINTS)
 
 
+@student_check
 def check_accuracy(
     build_cifar_alexnet: Callable,
     weights_path: str | Path = WEIGHTS_FILE,

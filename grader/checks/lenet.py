@@ -17,7 +17,7 @@ from grader import thresholds
 from grader.checks.accuracy import check_test_accuracy
 from grader.checks.architecture import build_model, compare_models
 from grader.checks.compare import Mistake, assert_matches
-from grader.checks.failure import CheckFailure, passed
+from grader.checks.failure import CheckFailure, passed, student_check
 
 WEIGHTS_FILE = "lenet5.weights.h5"
 
@@ -61,6 +61,7 @@ HINTS = {
 }
 
 
+@student_check
 def check_build_lenet5(build_lenet5: Callable) -> None:
     model = build_model(
         build_lenet5, "build_lenet5()", "LeNet-5 takes 32x32 inputs: keras.Input((32, 32, 1))"
@@ -109,6 +110,7 @@ def _preprocess_mistakes(images: np.ndarray) -> list[Mistake]:
     ]
 
 
+@student_check
 def check_preprocess(preprocess: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
     rng = np.random.default_rng(seed)
     for n in [3, 1, *(int(rng.integers(1, 6)) for _ in range(n_random))]:
@@ -147,6 +149,7 @@ def _flatten_mistakes(input_size: int) -> dict[int, str]:
     }
 
 
+@student_check
 def check_flatten_sizes(size_for_32: int, size_for_28: int) -> None:
     for input_size, got in ((32, size_for_32), (28, size_for_28)):
         expected = flattened_size(input_size)
@@ -165,6 +168,7 @@ def check_flatten_sizes(size_for_32: int, size_for_28: int) -> None:
 # -- the trained model's accuracy ------------------------------------------------------------------
 
 
+@student_check
 def check_accuracy(
     build_lenet5: Callable,
     preprocess: Callable,

@@ -1,7 +1,7 @@
 """Checks for notebook 02 (padding and output shapes).
 
-Oracles: Keras's ``ZeroPadding2D``, ``Conv2D`` loaded with the student's weights, and
-``compute_output_shape``. TensorFlow's 'same' split is not hard-coded either: it is probed
+Oracles (Keras, verified: grader.checks.oracle): ``ZeroPadding2D``, ``Conv2D`` loaded with
+the student's weights, and ``compute_output_shape``. TensorFlow's 'same' split is not hard-coded either: it is probed
 from Keras (the split for which a 'valid' convolution of the explicitly padded input
 reproduces Keras's 'same' output).
 """
@@ -23,28 +23,19 @@ from grader.checks.compare import (
     assert_numpy_only,
     likely_mistake,
 )
-from grader.checks.failure import CheckFailure, passed
-
-Pad = int | tuple[tuple[int, int], tuple[int, int]]
-
-
-def _pair(value) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-def _explicit(pad: Pad) -> tuple[tuple[int, int], tuple[int, int]]:
-    return ((pad, pad), (pad, pad)) if isinstance(pad, int) else (tuple(pad[0]), tuple(pad[1]))
-
-
-def _numpy(tensor) -> np.ndarray:
-    return keras.ops.convert_to_numpy(tensor)
-
+from grader.checks.failure import CheckFailure, passed, student_check
+from grader.checks.oracle import (
+    Pad,
+    keras_conv2d,
+    keras_output_size,
+    keras_zero_pad,
+    tensorflow_same_padding,
+    verified,
+)
+from grader.checks.oracle import explicit_padding as _explicit
+from grader.checks.oracle import pair as _pair
 
 # -- zero_pad -----------------------------------------------------------------------
-
-
-def keras_zero_pad(x, pad: Pad) -> np.ndarray:
-    return _numpy(keras.layers.ZeroPadding2D(padding=_explicit(pad))(np.asarray(x, "float32")))
 
 
 def _zero_pad_mistakes(x: np.ndarray, pad: Pad) -> list[Mistake]:
@@ -77,6 +68,7 @@ def _zero_pad_mistakes(x: np.ndarray, pad: Pad) -> list[Mistake]:
     return found
 
 
+@student_check
 def check_zero_pad(zero_pad: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
     """``zero_pad(x, pad)`` must equal Keras's ZeroPadding2D for int and ((t, b), (l, r)) pads."""
     assert_numpy_only(zero_pad, "zero_pad")
@@ -125,14 +117,8 @@ def check_zero_pad(zero_pad: Callable, *, seed: int | None = 0, n_random: int = 
 # -- output sizes and TensorFlow's 'same' split -------------------------------------------
 
 
-def keras_conv_output_size(n: int, k: int, s: int, padding: str | int) -> int:
-    """Rows out of a Keras convolution with kernel k, stride s, on n rows."""
-    shape = (None, n, 1, 1)
-    if isinstance(padding, int):
-        shape = keras.layers.ZeroPadding2D(((padding, padding), (0, 0))).compute_output_shape(shape)
-        padding = "valid"
-    conv = keras.layers.Conv2D(1, (k, 1), strides=(s, 1), padding=padding)
-    return int(conv.compute_output_shape(shape)[1])
+# Notebook 04 computes AlexNet's sizes with it; the oracle module owns it.
+keras_conv_output_size = keras_output_size
 
 
 @dataclass(frozen=True)
@@ -150,12 +136,12 @@ class SizeCase:
         n, k, s, p = self.n, self.k, self.s, self.padding
         found: list[tuple[str, Callable[[], int]]] = []
         if s != 1:
-            found.append(("the stride was ignored", lambda: keras_conv_output_size(n, k, 1, p)))
+            found.append(("the stride was ignored", lambda: keras_output_size(n, k, 1, p)))
         if p == "same":
             found += [
                 (
                     "you used the 'valid' formula for padding='same'",
-                    lambda: keras_conv_output_size(n, k, s, "valid"),
+                    lambda: keras_output_size(n, k, s, "valid"),
                 ),
                 (
                     "'same' rounds up: ceil(n / s), a partial window at the border still counts",
@@ -183,7 +169,7 @@ class SizeCase:
             found.append(
                 (
                     "you used the 'same' formula for padding='valid'",
-                    lambda: keras_conv_output_size(n, k, s, "same"),
+                    lambda: keras_output_size(n, k, s, "same"),
                 )
             )
         else:
@@ -225,6 +211,7 @@ def _random_size_cases(rng: np.random.Generator, n: int) -> list[SizeCase]:
     return cases
 
 
+@student_check
 def check_conv_output_size(
     conv_output_size: Callable, *, seed: int | None = 0, n_random: int = 0
 ) -> None:
@@ -236,13 +223,13 @@ def check_conv_output_size(
         if not isinstance(got, int | np.integer):
             raise CheckFailure(
                 case.describe(),
-                f"an int like {keras_conv_output_size(case.n, case.k, case.s, case.padding)}",
+                f"an int like {keras_output_size(case.n, case.k, case.s, case.padding)}",
                 repr(got),
                 "return a whole number: use // or math.floor/ceil, not /",
             )
         answers.append((case, int(got)))
     for case, got in answers:
-        expected = keras_conv_output_size(case.n, case.k, case.s, case.padding)
+        expected = keras_output_size(case.n, case.k, case.s, case.padding)
         if got != expected:
             raise CheckFailure(
                 case.describe(),
@@ -255,8 +242,17 @@ def check_conv_output_size(
 
 @functools.lru_cache(maxsize=4096)
 def keras_same_padding(n: int, k: int, s: int) -> tuple[int, int]:
-    """(before, after) rows that Keras's 'same' adds, found by experiment with Keras itself."""
-    out = keras_conv_output_size(n, k, s, "same")
+    """(before, after) rows that Keras's 'same' adds, found by experiment with Keras itself,
+    verified against TensorFlow's documented rule (the odd row goes after)."""
+    rule = tensorflow_same_padding(n, k, s)
+    probed = _probe_same_padding(n, k, s)
+    case = f"the 'same' split for n={n}, k={k}, s={s}"
+    return tuple(int(v) for v in verified("Conv2D", probed, rule, case, atol=0, rtol=0))
+
+
+def _probe_same_padding(n: int, k: int, s: int) -> tuple[int, int] | None:
+    """The split for which a 'valid' convolution of the padded input reproduces 'same'."""
+    out = keras_output_size(n, k, s, "same")
     total = max((out - 1) * s + k - n, 0)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, n, 1, 1)).astype("float32")
@@ -270,9 +266,11 @@ def keras_same_padding(n: int, k: int, s: int) -> tuple[int, int]:
             atol=1e-5,
         ):
             return before, total - before
-    raise RuntimeError(
-        f"no split of {total} padding rows reproduces Keras's 'same' for n={n}, k={k}, s={s}"
-    )
+    return None  # no split reproduces it: the platform's convolution is wrong here
+
+
+def _numpy(tensor) -> np.ndarray:
+    return keras.ops.convert_to_numpy(tensor)
 
 
 def _same_padding_mistakes(
@@ -304,6 +302,7 @@ def _same_padding_mistakes(
     ]
 
 
+@student_check
 def check_same_padding(same_padding: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
     """``same_padding(n, k, s)`` must return the (before, after) split Keras uses for 'same'."""
     rng = np.random.default_rng(seed)
@@ -332,19 +331,6 @@ def check_same_padding(same_padding: Callable, *, seed: int | None = 0, n_random
 
 
 # -- conv2d -----------------------------------------------------------------------
-
-
-def keras_conv2d(x, kernel, bias, strides=1, padding: str | int = "valid") -> np.ndarray:
-    """Keras's Conv2D output with the given weights (kernel in Keras's (kh, kw, c_in, c_out) layout)."""
-    x = np.asarray(x, "float32")
-    if isinstance(padding, int):
-        x, padding = keras_zero_pad(x, padding), "valid"
-    layer = keras.layers.Conv2D(
-        kernel.shape[-1], kernel.shape[:2], strides=strides, padding=padding
-    )
-    layer.build(x.shape)
-    layer.set_weights([np.asarray(kernel, "float32"), np.asarray(bias, "float32")])
-    return _numpy(layer(x))
 
 
 @dataclass(frozen=True)
@@ -423,6 +409,7 @@ _CONV_TEMPLATES = (
 )
 
 
+@student_check
 def check_conv2d(
     conv2d: Callable, *, paddings=("valid",), seed: int | None = 0, n_random: int = 0
 ) -> None:
@@ -601,6 +588,7 @@ def shape_table_model_layers() -> list:
 SHAPE_TABLE_INPUT = (64, 64, 3)
 
 
+@student_check
 def check_shape_table(table: dict) -> None:
     check_layer_shapes(shape_table_model_layers(), SHAPE_TABLE_INPUT, table, "shape_table")
 
@@ -628,6 +616,7 @@ def broken_alexnet_layers() -> list:
 CIFAR_INPUT = (32, 32, 3)
 
 
+@student_check
 def check_broken_shapes(broken_shapes: dict, collapsing_layer: str) -> None:
     layers = broken_alexnet_layers()
     _, refused = keras_layer_shapes(layers, CIFAR_INPUT)
@@ -650,6 +639,7 @@ def check_broken_shapes(broken_shapes: dict, collapsing_layer: str) -> None:
 ALEXNET_ORDER = ["conv", "pool", "conv", "pool", "conv", "conv", "conv", "pool"]
 
 
+@student_check
 def check_fixed_alexnet(build: Callable) -> None:
     """A model for 32x32x3 inputs keeping AlexNet's structure: five convolutions and three
     overlapping 3x3/stride-2 max-poolings in AlexNet's order, every size at least 1, 10 classes."""

@@ -1,5 +1,6 @@
-"""Checks for notebook 01 (pooling). The oracle is Keras: ``MaxPooling2D``,
-``AveragePooling2D``, ``-MaxPooling2D(-x)`` for min pooling, and ``compute_output_shape``.
+"""Checks for notebook 01 (pooling). The oracle is Keras, verified (grader.checks.oracle):
+``MaxPooling2D``, ``AveragePooling2D``, ``-MaxPooling2D(-x)`` for min pooling, and
+``compute_output_shape``.
 
 Every check takes ``seed``: the visible tests use a fixed seed, so a student sees the same
 cases each run; the hidden tests pass ``seed=None`` and ``n_random``, drawing fresh inputs
@@ -22,33 +23,12 @@ from grader.checks.compare import (
     assert_numpy_only,
     likely_mistake,
 )
-from grader.checks.failure import CheckFailure, passed
+from grader.checks.failure import CheckFailure, passed, student_check
+from grader.checks.oracle import keras_pool, tensorflow_same_padding
+from grader.checks.oracle import pair as _pair
 
 MODES = ("max", "avg", "min")
 PADDINGS = ("valid", "same")
-
-
-def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-# -- the oracle ---------------------------------------------------------------------
-
-
-def keras_pool(x, pool_size, strides=None, padding="valid", mode="max") -> np.ndarray:
-    """What Keras computes. Min pooling has no Keras layer: min(x) = -max(-x)."""
-    x = np.asarray(x, dtype=np.float32)
-    if mode == "min":
-        return -keras_pool(-x, pool_size, strides, padding, "max")
-    layer_class = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}[mode]
-    layer = layer_class(pool_size=pool_size, strides=strides, padding=padding)
-    return keras.ops.convert_to_numpy(layer(x))
-
-
-def tensorflow_same_padding(n: int, k: int, s: int) -> tuple[int, int]:
-    """(before, after) padding TensorFlow adds for 'same'; the odd one goes after."""
-    total = max((math.ceil(n / s) - 1) * s + k - n, 0)
-    return total // 2, total - total // 2
 
 
 def _pool_padded(x, pool_size, strides, pads, mode, fill) -> np.ndarray:
@@ -204,6 +184,7 @@ def _random_cases(rng: np.random.Generator, n: int, modes, paddings) -> list[Poo
     return cases
 
 
+@student_check
 def check_pool2d(
     pool2d: Callable,
     *,
@@ -332,6 +313,7 @@ _SHAPE_CASES = (
 )
 
 
+@student_check
 def check_pool_output_shape(
     pool_output_shape: Callable, *, seed: int | None = 0, n_random: int = 0
 ) -> None:
@@ -375,6 +357,7 @@ def check_pool_output_shape(
 # -- the min-pooling layer ----------------------------------------------------------
 
 
+@student_check
 def check_min_pooling_layer(layer_class: type, *, seed: int | None = 0, n_random: int = 0) -> None:
     """A Keras layer ``layer_class(pool_size, strides=None, padding='valid')`` computing min
     pooling; compared with -MaxPooling2D(-x), used in a model, and saved/restored."""
@@ -459,6 +442,7 @@ def keras_invariance_score(
     return float(_cosine(a.reshape(1, -1), b.reshape(1, -1))[0])
 
 
+@student_check
 def check_invariance_score(
     invariance_score: Callable, *, seed: int | None = 0, n_random: int = 0
 ) -> None:
