@@ -22,3 +22,10 @@ def valid_size(n, k, s):
 def same_size(n, k, s):
     """Rows out of a 'same' window with stride s on n rows: ceil(n / s)."""
     return math.ceil(n / s)
+
+
+def same_split(n, k, s):
+    """(before, after) rows TensorFlow pads for 'same', written out in plain Python, as a
+    student's (NumPy-only) answer would: the total is (ceil(n / s) - 1) * s + k - n, odd row after."""
+    total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+    return total // 2, total - total // 2

@@ -34,9 +34,21 @@ def test_the_oracle_gives_the_exact_convolution_where_onednn_is_known_to_be_wron
 @pytest.mark.parametrize(
     "exact, computed_by_keras, settings",
     [
-        (oracle.exact_pool, oracle.keras_pool, dict(pool_size=(3, 2), strides=(2, 1), padding="same", mode="avg")),
-        (oracle.exact_pool, oracle.keras_pool, dict(pool_size=3, strides=2, padding="same", mode="max")),
-        (oracle.exact_pool, oracle.keras_pool, dict(pool_size=2, strides=None, padding="valid", mode="min")),
+        (
+            oracle.exact_pool,
+            oracle.keras_pool,
+            dict(pool_size=(3, 2), strides=(2, 1), padding="same", mode="avg"),
+        ),
+        (
+            oracle.exact_pool,
+            oracle.keras_pool,
+            dict(pool_size=3, strides=2, padding="same", mode="max"),
+        ),
+        (
+            oracle.exact_pool,
+            oracle.keras_pool,
+            dict(pool_size=2, strides=None, padding="valid", mode="min"),
+        ),
     ],
 )
 def test_the_exact_pooling_is_what_keras_computes(exact, computed_by_keras, settings):
@@ -49,7 +61,9 @@ def test_the_exact_lrn_is_tensorflows():
     a = np.abs(np.random.default_rng(2).normal(0, 60, (2, 3, 3, 9)))
     for n in (1, 3, 5, 7):
         np.testing.assert_allclose(
-            oracle.exact_lrn(a, 2.0, n, 1e-4, 0.75), oracle.keras_lrn(a, 2.0, n, 1e-4, 0.75), rtol=1e-5
+            oracle.exact_lrn(a, 2.0, n, 1e-4, 0.75),
+            oracle.keras_lrn(a, 2.0, n, 1e-4, 0.75),
+            rtol=1e-5,
         )
     assert oracle.take_disagreements() == []
 
@@ -76,7 +90,12 @@ class FaultyConv2D(keras.layers.Conv2D):
         out = super().call(inputs)
         return out + keras.ops.pad(
             keras.ops.full((1, 1, 1, 1), 5.5),
-            [(0, out.shape[0] - 1), (0, out.shape[1] - 1), (0, out.shape[2] - 1), (0, out.shape[3] - 1)],
+            [
+                (0, out.shape[0] - 1),
+                (0, out.shape[1] - 1),
+                (0, out.shape[2] - 1),
+                (0, out.shape[3] - 1),
+            ],
         )
 
 

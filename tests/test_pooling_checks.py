@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 import pytest
-from check_helpers import assert_diagnosed, same_size, valid_size
+from check_helpers import assert_diagnosed, same_size, same_split, valid_size
 
 from grader.checks import CheckFailure
 from grader.checks import pooling as check
@@ -65,10 +65,7 @@ def zero_padded_same(reference):
         if padding == "same":
             k = (pool_size,) * 2 if isinstance(pool_size, int) else pool_size
             s = k if strides is None else ((strides,) * 2 if isinstance(strides, int) else strides)
-            pads = [
-                check.tensorflow_same_padding(n, kk, ss)
-                for n, kk, ss in zip(x.shape[1:3], k, s, strict=True)
-            ]
+            pads = [same_split(n, kk, ss) for n, kk, ss in zip(x.shape[1:3], k, s, strict=True)]
             x, padding = np.pad(x, ((0, 0), *pads, (0, 0))), "valid"
         return reference(x, pool_size, strides, mode, padding)
 
@@ -83,8 +80,8 @@ def extra_padding_on_top(x, pool_size, strides=None, mode="max", padding="valid"
     )
     if padding == "same":
         fill = {"max": -np.inf, "min": np.inf}.get(mode, np.nan)
-        rows = check.tensorflow_same_padding(x.shape[1], kh, sh)[::-1]
-        cols = check.tensorflow_same_padding(x.shape[2], kw, sw)[::-1]
+        rows = same_split(x.shape[1], kh, sh)[::-1]
+        cols = same_split(x.shape[2], kw, sw)[::-1]
         x = np.pad(x, ((0, 0), rows, cols, (0, 0)), constant_values=fill)
     out_h, out_w = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
     reduce = {"max": np.max, "min": np.min, "avg": np.nanmean}[mode]

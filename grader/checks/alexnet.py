@@ -17,7 +17,7 @@ import numpy as np
 from grader import thresholds
 from grader.checks.accuracy import check_test_accuracy
 from grader.checks.architecture import build_model, compare_models
-from grader.checks.compare import Mistake, assert_matches, assert_numpy_only
+from grader.checks.compare import Mistake, assert_matches, assert_numpy_only, require_type
 from grader.checks.failure import CheckFailure, passed, student_check
 from grader.checks.oracle import keras_lrn, verified
 from grader.checks.padding import describe_layer
@@ -221,6 +221,7 @@ def check_lrn(lrn: Callable, *, seed: int | None = 0, n_random: int = 0) -> None
         arguments = ", ".join(f"{key}={value:g}" for key, value in settings.items())
         what = f"lrn(activations of shape {shape}, {arguments})"
         got = lrn(a.copy(), **settings)
+        require_type(what, got, np.ndarray, "a NumPy array (np.ndarray)")
         assert_matches(
             what, got, keras_lrn(a, **settings), _lrn_mistakes(a, **settings), atol=1e-4, rtol=1e-4
         )

@@ -7,6 +7,9 @@ student's output equals a mistake's output, that mistake's label is the likely c
 
 from __future__ import annotations
 
+import builtins
+import dis
+import types
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -14,10 +17,6 @@ import numpy as np
 from grader.checks.failure import CheckFailure
 
 Mistake = tuple[str, Callable[[], np.ndarray]]
-
-# Names whose use inside a "write it in NumPy" exercise means the student called the
-# oracle instead of implementing the operation.
-FRAMEWORK_NAMES = frozenset({"keras", "tf", "tensorflow", "torch", "jax", "layers"})
 
 
 def as_array(what: str, got: object) -> np.ndarray:
@@ -80,24 +79,137 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-def assert_numpy_only(function: Callable, exercise: str) -> None:
-    """Fail when a NumPy exercise calls a deep-learning framework (the oracle itself)."""
-    names: set[str] = set()
-    stack = [getattr(function, "__code__", None)]
-    while stack:
-        code = stack.pop()
-        if code is None:
+# Modules whose use inside a "write it in NumPy" exercise means the student called an oracle
+# instead of implementing the operation: the frameworks, and the grader's own oracles.
+FRAMEWORK_MODULES = frozenset(
+    {"keras", "tensorflow", "tf_keras", "torch", "jax", "jaxlib", "grader"}
+)
+# Ways to reach a module without naming it in the code.
+DYNAMIC_ACCESS = frozenset(
+    {
+        "__import__",
+        "importlib",
+        "import_module",
+        "eval",
+        "exec",
+        "compile",
+        "modules",
+        "__builtins__",
+    }
+)
+_NAME_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"})
+_ATTRIBUTE_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
+
+
+def _framework_of(value: object) -> str | None:
+    """The framework a value belongs to (a module, a function, a class or an instance)."""
+    if isinstance(value, types.ModuleType):
+        module = value.__name__
+    elif isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
+        module = getattr(value, "__module__", None) or ""
+    else:
+        module = type(value).__module__ or ""
+    root = module.split(".")[0]
+    return root if root in FRAMEWORK_MODULES else None
+
+
+def _student_functions_in(value: object, home: str) -> list[types.FunctionType]:
+    """Functions the student wrote that ``value`` stands for (itself, or a class's methods):
+    those defined where the exercise was (module ``home``, the notebook's ``__main__``), not
+    NumPy's or the standard library's."""
+    if isinstance(value, types.MethodType):
+        value = value.__func__
+    if isinstance(value, types.FunctionType) and value.__module__ == home:
+        return [value]
+    if isinstance(value, type) and value.__module__ == home:
+        return [v for v in vars(value).values() if isinstance(v, types.FunctionType)]
+    return []
+
+
+def framework_uses(function: Callable) -> list[str]:
+    """How ``function``, or anything of the student's it calls, reaches a framework.
+
+    Follows the code itself, not a name: every global, closure variable and default the
+    function loads is resolved to the object it is, and every function or class of the
+    student's it reaches is followed in turn (a helper that calls tf.nn is found through the
+    exercise that calls the helper). Each finding reads 'pool2d -> helper: tensorflow'.
+    """
+    found: list[str] = []
+    seen: set[int] = set()
+    home = getattr(function, "__module__", "__main__")
+    queue: list[tuple[types.FunctionType, str]] = [
+        (f, getattr(function, "__name__", "the function"))
+        for f in _student_functions_in(function, home)
+    ]
+    while queue:
+        func, path = queue.pop(0)
+        if id(func) in seen:
             continue
-        names.update(code.co_names)
-        stack.extend(c for c in code.co_consts if hasattr(c, "co_names"))
-    used = sorted(names & FRAMEWORK_NAMES)
-    if used:
+        seen.add(id(func))
+        namespace = {**vars(builtins), **func.__globals__}
+        if func.__closure__:
+            for name, cell in zip(func.__code__.co_freevars, func.__closure__, strict=True):
+                try:
+                    namespace[name] = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+        defaults = [*(func.__defaults__ or ()), *(func.__kwdefaults__ or {}).values()]
+        values = [("a default argument", v) for v in defaults]
+        codes = [func.__code__]
+        while codes:
+            code = codes.pop()
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+            for instruction in dis.get_instructions(code):
+                name = instruction.argval
+                if not isinstance(name, str):
+                    continue
+                if instruction.opname == "IMPORT_NAME":
+                    root = name.split(".")[0]
+                    if root in FRAMEWORK_MODULES:
+                        found.append(f"{path}: import {name}")
+                elif name in DYNAMIC_ACCESS and (
+                    instruction.opname in _NAME_LOADS | _ATTRIBUTE_LOADS
+                ):
+                    found.append(f"{path}: {name} (reaching modules indirectly)")
+                elif instruction.opname in _NAME_LOADS and name in namespace:
+                    values.append((name, namespace[name]))
+        for name, value in values:
+            framework = _framework_of(value)
+            if framework:
+                found.append(f"{path}: {name} is from {framework}")
+                continue
+            queue.extend((f, f"{path} -> {f.__name__}") for f in _student_functions_in(value, home))
+    return list(dict.fromkeys(found))
+
+
+def assert_numpy_only(function: Callable, exercise: str) -> None:
+    """Fail when a NumPy exercise, or any function of the student's it calls, uses a
+    deep-learning framework (the oracle itself) or reaches modules indirectly."""
+    uses = framework_uses(function)
+    if uses:
         raise CheckFailure(
             f"{exercise} must be written with NumPy",
-            "no Keras/TensorFlow inside the function",
-            f"it uses {', '.join(used)}",
-            "the check compares your function with Keras; calling Keras in it would test nothing",
+            "NumPy only, in the function and in every helper it calls",
+            "; ".join(uses[:3]),
+            "the check compares your function with Keras; calling Keras (or TensorFlow, "
+            "PyTorch, JAX, the grader) in it, or in a helper, would test nothing",
         )
+
+
+def require_type(what: str, got: object, kind: type | tuple[type, ...], spec: str) -> None:
+    """Fail with a clear message when an answer is not of the type the exercise asks for."""
+    if not isinstance(got, kind) or isinstance(got, bool):
+        raise CheckFailure(
+            what,
+            spec,
+            f"{type(got).__name__}: {_short(got)}",
+            f"return {spec}, as the exercise asks",
+        )
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _value_or_none(compute: Callable[[], object]) -> object:

@@ -16,8 +16,9 @@ import numpy as np
 from grader import thresholds
 from grader.checks.accuracy import check_test_accuracy
 from grader.checks.architecture import build_model, compare_models
-from grader.checks.compare import Mistake, assert_matches
+from grader.checks.compare import Mistake, assert_matches, require_type
 from grader.checks.failure import CheckFailure, passed, student_check
+from grader.checks.oracle import exact_zero_pad, verified
 
 WEIGHTS_FILE = "lenet5.weights.h5"
 
@@ -76,9 +77,11 @@ def keras_preprocess(images: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) -> float32 (N, 32, 32, 1): 2 background pixels on every side,
     background -0.1, full ink 1.175."""
     x = keras.layers.ZeroPadding2D(2)(np.asarray(images, "float32")[..., None])
-    return keras.ops.convert_to_numpy(
+    computed = keras.ops.convert_to_numpy(
         keras.layers.Rescaling(scale=(INK - BACKGROUND) / 255, offset=BACKGROUND)(x)
     )
+    exact = BACKGROUND + (INK - BACKGROUND) / 255 * exact_zero_pad(images[..., None], 2)
+    return verified("ZeroPadding2D and Rescaling", computed, exact, f"images {images.shape}")
 
 
 def _preprocess_mistakes(images: np.ndarray) -> list[Mistake]:
@@ -86,6 +89,18 @@ def _preprocess_mistakes(images: np.ndarray) -> list[Mistake]:
     padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))
     return [
         ("the pixels were not rescaled: map 0..255 to -0.1..1.175", lambda: padded),
+        (
+            "divide by 255, the largest possible pixel value, not by the largest value in the "
+            "batch (a batch of faint digits has no 255)",
+            lambda: BACKGROUND + padded / images.max() * (INK - BACKGROUND),
+        ),
+        (
+            "divide by 255, not by each image's own largest value",
+            lambda: (
+                BACKGROUND
+                + padded / images.max(axis=(1, 2), keepdims=True)[..., None] * (INK - BACKGROUND)
+            ),
+        ),
         (
             "scaled to 0..1; the paper maps background to -0.1 and ink to 1.175",
             lambda: padded / 255,
@@ -113,15 +128,20 @@ def _preprocess_mistakes(images: np.ndarray) -> list[Mistake]:
 @student_check
 def check_preprocess(preprocess: Callable, *, seed: int | None = 0, n_random: int = 0) -> None:
     rng = np.random.default_rng(seed)
-    for n in [3, 1, *(int(rng.integers(1, 6)) for _ in range(n_random))]:
-        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    # (batch size, one more than the brightest pixel): full-range batches, and faint ones
+    # with no 255 in them, where dividing by the batch's maximum gives a different answer.
+    batches = [(3, 256), (2, 181), (1, 256)]
+    batches += [(int(rng.integers(1, 6)), int(rng.integers(120, 257))) for _ in range(n_random)]
+    for n, brightest in batches:
+        images = rng.integers(0, brightest, (n, 28, 28), dtype=np.uint8)
         got = preprocess(images.copy())
-        what = f"preprocess(uint8 images of shape {images.shape})"
-        if np.asarray(got).dtype != np.float32:
+        what = f"preprocess(uint8 images of shape {images.shape}, brightest pixel {images.max()})"
+        require_type(what, got, np.ndarray, "a NumPy array (np.ndarray)")
+        if got.dtype != np.float32:
             raise CheckFailure(
                 what,
                 "float32 values",
-                np.asarray(got).dtype,
+                got.dtype,
                 "Keras trains in float32: convert with .astype('float32')",
             )
         assert_matches(what, got, keras_preprocess(images), _preprocess_mistakes(images), atol=1e-5)

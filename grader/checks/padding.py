@@ -22,6 +22,7 @@ from grader.checks.compare import (
     assert_matches,
     assert_numpy_only,
     likely_mistake,
+    require_type,
 )
 from grader.checks.failure import CheckFailure, passed, student_check
 from grader.checks.oracle import (
@@ -105,6 +106,12 @@ def check_zero_pad(zero_pad: Callable, *, seed: int | None = 0, n_random: int = 
                 "x was modified in place",
                 "build a new array (np.pad does)",
             )
+        require_type(
+            f"zero_pad(x of shape {shape}, pad={pad})",
+            got,
+            np.ndarray,
+            "a NumPy array (np.ndarray)",
+        )
         assert_matches(
             f"zero_pad(x of shape {shape}, pad={pad})",
             got,
@@ -314,6 +321,9 @@ def check_same_padding(same_padding: Callable, *, seed: int | None = 0, n_random
     answers = []
     for case in cases:
         got = same_padding(*case)
+        require_type(
+            "same_padding(n={}, k={}, s={})".format(*case), got, tuple, "a tuple (before, after)"
+        )
         try:
             answers.append((case, tuple(int(v) for v in got)))
         except TypeError:
@@ -436,6 +446,7 @@ def check_conv2d(
         got = conv2d(
             x.copy(), kernel.copy(), bias.copy(), strides=case.strides, padding=case.padding
         )
+        require_type(case.describe(), got, np.ndarray, "a NumPy array (np.ndarray)")
         expected = keras_conv2d(x, kernel, bias, case.strides, case.padding)
         assert_matches(
             case.describe(), got, expected, case.mistakes(x, kernel, bias), atol=1e-4, rtol=1e-4

@@ -22,9 +22,10 @@ from grader.checks.compare import (
     assert_matches,
     assert_numpy_only,
     likely_mistake,
+    require_type,
 )
 from grader.checks.failure import CheckFailure, passed, student_check
-from grader.checks.oracle import keras_pool, tensorflow_same_padding
+from grader.checks.oracle import exact_output_size, keras_pool, tensorflow_same_padding, verified
 from grader.checks.oracle import pair as _pair
 
 MODES = ("max", "avg", "min")
@@ -210,6 +211,7 @@ def check_pool2d(
                 "x was modified in place",
                 "copy the input (e.g. np.pad returns a new array) before writing into it",
             )
+        require_type(case.describe(), got, np.ndarray, "a NumPy array (np.ndarray)")
         expected = keras_pool(x, case.pool_size, case.strides, case.padding, case.mode)
         assert_matches(case.describe(), got, expected, case.mistakes(x))
     passed(
@@ -234,12 +236,20 @@ class ShapeCase:
         )
 
     def keras_shape(self, pool_size=None, strides="unchanged", padding=None) -> tuple[int, ...]:
-        layer = keras.layers.MaxPooling2D(
-            pool_size=pool_size or self.pool_size,
-            strides=self.strides if strides == "unchanged" else strides,
-            padding=padding or self.padding,
+        pool_size = pool_size or self.pool_size
+        strides = self.strides if strides == "unchanged" else strides
+        padding = padding or self.padding
+        layer = keras.layers.MaxPooling2D(pool_size=pool_size, strides=strides, padding=padding)
+        computed = layer.compute_output_shape((None, *self.input_shape))[1:]
+        k, s = _pair(pool_size), _pair(strides if strides is not None else pool_size)
+        h, w, c = self.input_shape
+        exact = (
+            exact_output_size(h, k[0], s[0], padding),
+            exact_output_size(w, k[1], s[1], padding),
+            c,
         )
-        return tuple(int(d) for d in layer.compute_output_shape((None, *self.input_shape))[1:])
+        shape = verified("compute_output_shape", computed, exact, self.describe(), atol=0, rtol=0)
+        return tuple(int(d) for d in shape)
 
     def _per_axis(self, formula) -> tuple[int, ...]:
         k = _pair(self.pool_size)
@@ -332,9 +342,14 @@ def check_pool_output_shape(
             case.input_shape, pool_size=case.pool_size, strides=case.strides, padding=case.padding
         )
         expected = case.keras_shape()
-        if not isinstance(got, tuple | list) or not all(
-            isinstance(d, int | np.integer) for d in got
-        ):
+        if not isinstance(got, tuple):
+            raise CheckFailure(
+                case.describe(),
+                f"a tuple of ints like {expected}",
+                f"{type(got).__name__}: {got!r}",
+                "return a tuple, e.g. (height, width, channels), as Keras's shapes are",
+            )
+        if not all(isinstance(d, int | np.integer) and not isinstance(d, bool) for d in got):
             raise CheckFailure(
                 case.describe(),
                 f"a tuple of ints like {expected}",
@@ -380,6 +395,7 @@ def check_min_pooling_layer(layer_class: type, *, seed: int | None = 0, n_random
             case.mistakes(x),
         )
 
+    _check_min_pooling_output_shape(layer_class, cases)
     model = keras.Sequential([keras.Input((8, 8, 2)), layer_class(pool_size=2)])
     if tuple(model.output_shape) != (None, 4, 4, 2):
         raise CheckFailure(
@@ -410,6 +426,53 @@ def check_min_pooling_layer(layer_class: type, *, seed: int | None = 0, n_random
         f"MinPooling2D matches -MaxPooling2D(-x) on {len(cases)} cases, works in a model, "
         "and survives get_config/from_config"
     )
+
+
+# Shapes where floor and ceil, or 'valid' and 'same', give different sizes: a layer that
+# rounds the wrong way, or ignores the padding, cannot match them all.
+_ROUNDING_SHAPES = (
+    ((None, 7, 9, 2), 2, None, "valid"),
+    ((None, 8, 10, 1), (3, 2), (2, 3), "valid"),
+    ((None, 7, 9, 2), 2, None, "same"),
+    ((None, 11, 6, 3), 3, 2, "same"),
+)
+
+
+def _check_min_pooling_output_shape(layer_class: type, cases: list[PoolCase]) -> None:
+    """The layer's own compute_output_shape, called directly, against Keras's MaxPooling2D."""
+    if layer_class.compute_output_shape is keras.layers.Layer.compute_output_shape:
+        raise CheckFailure(
+            "MinPooling2D.compute_output_shape",
+            "a method of your layer",
+            "the base Layer's (not defined in your class)",
+            "define compute_output_shape(self, input_shape): Keras asks a layer for its "
+            "output shape without running it",
+        )
+    specs = list(_ROUNDING_SHAPES) + [
+        ((None, *case.shape[1:]), case.pool_size, case.strides, case.padding) for case in cases
+    ]
+    for input_shape, pool_size, strides, padding in specs:
+        what = (
+            f"MinPooling2D(pool_size={pool_size}, strides={strides}, padding='{padding}')"
+            f".compute_output_shape({input_shape})"
+        )
+        case = ShapeCase(input_shape[1:], pool_size, strides, padding)
+        expected = (None, *case.keras_shape())
+        got = layer_class(
+            pool_size=pool_size, strides=strides, padding=padding
+        ).compute_output_shape(input_shape)
+        try:
+            same = tuple(got) == expected
+        except TypeError:
+            same = False
+        if not same:
+            shown = tuple(got) if isinstance(got, tuple | list) else got
+            mistakes = dict(case.mistakes())
+            cause = next(
+                (label for label, compute in mistakes.items() if shown == (None, *compute())),
+                None,
+            )
+            raise CheckFailure(what, expected, shown, cause)
 
 
 # -- translation invariance ----------------------------------------------------------
