@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
+from statistics import NormalDist
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
 
@@ -27,6 +29,49 @@ def calibration(name: str) -> dict:
 def threshold_from(accuracies: list[float], margin: float) -> float:
     """The worst accuracy minus the margin, rounded down to 0.01 percentage points."""
     return math.floor((min(accuracies) - margin) * 10_000) / 10_000
+
+
+COVERAGE, CONFIDENCE = 0.99, 0.95
+TOLERANCE_RULE = (
+    "threshold = min(worst run, mean - k * sd), rounded down to 0.01 percentage points; k is the "
+    "one-sided normal tolerance factor for 99% coverage at 95% confidence: at most 1% of honest runs fall below it"
+)
+
+
+def tolerance_factor(n: int, coverage: float = COVERAGE, confidence: float = CONFIDENCE) -> float:
+    """k such that, for n samples of a normal population, mean - k * sd lies below the
+    population's (1 - coverage) quantile with probability ``confidence``: at most 1 - coverage
+    of the population falls below it.
+
+    The factor is the ``confidence`` quantile of (mean + z) / sd over n standard normal
+    samples (z the coverage quantile), computed by simulating 400,000 sets of n with a fixed
+    seed: it reproduces the published tables (4.35 for n = 8, 3.30 for n = 20) to about 0.5%.
+    """
+    if n < 2:
+        raise ValueError("a tolerance bound needs at least two runs")
+    import numpy as np
+
+    z = NormalDist().inv_cdf(coverage)
+    samples = np.random.default_rng(0).standard_normal((400_000, n))
+    ratios = (samples.mean(axis=1) + z) / samples.std(axis=1, ddof=1)
+    return float(np.quantile(ratios, confidence))
+
+
+def calibrated_threshold(accuracies: list[float]) -> dict:
+    """The threshold for these honest runs' final accuracies, and how it was reached."""
+    mean, sd = statistics.mean(accuracies), statistics.stdev(accuracies)
+    k = tolerance_factor(len(accuracies))
+    threshold = math.floor(min(min(accuracies), mean - k * sd) * 10_000) / 10_000
+    false_fail = NormalDist(mean, sd).cdf(threshold) if sd > 0 else 0.0
+    return {
+        "final_test_accuracies": list(accuracies),
+        "mean": round(mean, 6),
+        "sd": round(sd, 6),
+        "tolerance_factor": round(k, 4),
+        "threshold": threshold,
+        "estimated_false_fail_rate": float(f"{false_fail:.2g}"),
+        "rule": TOLERANCE_RULE,
+    }
 
 
 THRESHOLDS = {

@@ -8,6 +8,7 @@ for the trained model's accuracy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,13 @@ import numpy as np
 from grader import thresholds
 from grader.checks.accuracy import check_test_accuracy
 from grader.checks.architecture import build_model, compare_models
-from grader.checks.compare import Mistake, assert_matches, assert_numpy_only, require_type
+from grader.checks.compare import (
+    Answer,
+    Mistake,
+    assert_answers_match,
+    assert_numpy_only,
+    require_type,
+)
 from grader.checks.failure import CheckFailure, passed, student_check
 from grader.checks.oracle import keras_lrn, verified
 from grader.checks.padding import describe_layer
@@ -216,15 +223,16 @@ def check_lrn(lrn: Callable, *, seed: int | None = 0, n_random: int = 0) -> None
     assert_numpy_only(lrn, "lrn")
     rng = np.random.default_rng(seed)
     cases = _lrn_cases(rng, n_random)
+    answers = []
     for shape, settings in cases:
         a = _activations(rng, shape)
         arguments = ", ".join(f"{key}={value:g}" for key, value in settings.items())
         what = f"lrn(activations of shape {shape}, {arguments})"
         got = lrn(a.copy(), **settings)
         require_type(what, got, np.ndarray, "a NumPy array (np.ndarray)")
-        assert_matches(
-            what, got, keras_lrn(a, **settings), _lrn_mistakes(a, **settings), atol=1e-4, rtol=1e-4
-        )
+        mistakes = functools.partial(_lrn_mistakes, a, **settings)
+        answers.append(Answer(what, got, keras_lrn(a, **settings), mistakes))
+    assert_answers_match(answers, atol=1e-4, rtol=1e-4)
     passed(f"lrn matches tf.nn.local_response_normalization on {len(cases)} cases")
 
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import builtins
 import dis
+import functools
 import types
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from grader.checks.failure import CheckFailure
 
-Mistake = tuple[str, Callable[[], np.ndarray]]
+# (label, compute) or (label, compute, key): the key names the same mistake across cases
+# whose labels word it differently (the stride ignored, or strides=None taken as 1).
+Mistake = tuple[str, Callable[[], np.ndarray]] | tuple[str, Callable[[], np.ndarray], str]
 
 
 def as_array(what: str, got: object) -> np.ndarray:
@@ -29,15 +33,109 @@ def as_array(what: str, got: object) -> np.ndarray:
     return array
 
 
-def _first_matching(mistakes: Iterable[Mistake], test: Callable[[np.ndarray], bool]) -> str | None:
-    for label, compute in mistakes:
-        try:
-            candidate = np.asarray(compute(), dtype=np.float64)
-        except Exception:  # a mistake that cannot even be computed for this case does not apply
-            continue
-        if test(candidate):
-            return label
+@dataclass
+class Answer:
+    """One case of a check: what was asked, the student's answer, the oracle's answer, and
+    the mistakes that case can reveal (computed only when a diagnosis needs them)."""
+
+    what: str
+    got: object
+    expected: object
+    mistakes_of: Callable[[], Sequence[Mistake]] = tuple
+
+    @functools.cached_property
+    def mistakes(self) -> dict[str, tuple[str, Callable[[], object]]]:
+        """key -> (label, compute)."""
+        return {m[2] if len(m) > 2 else m[0]: (m[0], m[1]) for m in self.mistakes_of()}
+
+
+def _value(compute: Callable[[], object]) -> np.ndarray | None:
+    try:
+        return np.asarray(compute(), dtype=np.float64)
+    except Exception:  # a mistake that cannot even be computed for this case does not apply
+        return None
+
+
+def _close(a: np.ndarray | None, b: np.ndarray, atol: float, rtol: float) -> bool:
+    return a is not None and a.shape == b.shape and bool(np.allclose(a, b, atol=atol, rtol=rtol))
+
+
+def describe_causes(consistent: list[str], possible: list[str]) -> str | None:
+    """The cause line: sure when one mistake explains every answer; all of them when several
+    do (this answer cannot tell them apart); hedged when one explains only this answer."""
+    if len(consistent) == 1:
+        return consistent[0]
+    if consistent:
+        listed = "; or ".join(consistent)
+        return f"one of these (each gives exactly your answers): {listed}"
+    if possible:
+        listed = "; or ".join(possible)
+        return f"possibly {listed} (this explains this case, though not all of your answers)"
     return None
+
+
+def diagnose(failing: Answer, answers: Sequence[Answer], atol: float, rtol: float) -> str | None:
+    """Which mistakes explain the failing answer, preferring those that explain every answer."""
+    got = np.asarray(failing.got, dtype=np.float64)
+    values = {key: _value(compute) for key, (_, compute) in failing.mistakes.items()}
+    label = {key: text for key, (text, _) in failing.mistakes.items()}
+    matching = [key for key, value in values.items() if _close(value, got, atol, rtol)]
+    if not matching and got.shape != np.shape(failing.expected):
+        # Only the shape can be compared: the mistakes that give the same shape.
+        matching = [
+            key for key, value in values.items() if value is not None and value.shape == got.shape
+        ]
+        if len(matching) == 1:
+            return label[matching[0]]
+        return describe_causes([], [label[key] for key in matching])
+
+    def explains(key: str, answer: Answer) -> bool:
+        answer_got = np.asarray(answer.got, dtype=np.float64)
+        if key in answer.mistakes:
+            return _close(_value(answer.mistakes[key][1]), answer_got, atol, rtol)
+        # This mistake changes nothing on this case: the answer must be right.
+        return _close(np.asarray(answer.expected, dtype=np.float64), answer_got, atol, rtol)
+
+    consistent = [
+        key
+        for key in matching
+        if all(explains(key, answer) for answer in answers if answer is not failing)
+    ]
+    return describe_causes([label[k] for k in consistent], [label[k] for k in matching])
+
+
+def assert_answers_match(
+    answers: Sequence[Answer], *, atol: float = 1e-5, rtol: float = 1e-5
+) -> None:
+    """Raise CheckFailure at the first answer that differs from the oracle's (shape, then
+    values), naming the mistake that explains it (see ``diagnose``)."""
+    for answer in answers:
+        answer.got = as_array(answer.what, answer.got)
+    for answer in answers:
+        expected = np.asarray(answer.expected, dtype=np.float64)
+        got = answer.got
+        if got.shape != expected.shape:
+            raise CheckFailure(
+                f"{answer.what}: wrong output shape",
+                _shape(expected.shape),
+                _shape(got.shape),
+                diagnose(answer, answers, atol, rtol),
+            )
+        if np.allclose(got, expected, atol=atol, rtol=rtol, equal_nan=False):
+            continue
+        cause = diagnose(answer, answers, atol, rtol)
+        if np.isnan(got).any():
+            cause = cause or "your output contains NaN (an empty window, or 0/0 in an average?)"
+        where = np.unravel_index(
+            np.nanargmax(np.abs(np.nan_to_num(got - expected, nan=np.inf))), got.shape
+        )
+        wrong = int(np.sum(~np.isclose(got, expected, atol=atol, rtol=rtol)))
+        raise CheckFailure(
+            f"{answer.what}: {wrong} of {got.size} values differ; the first large difference is at index {tuple(map(int, where))}",
+            f"{expected[where]:.6g}",
+            f"{got[where]:.6g}",
+            cause,
+        )
 
 
 def assert_matches(
@@ -49,30 +147,8 @@ def assert_matches(
     atol: float = 1e-5,
     rtol: float = 1e-5,
 ) -> None:
-    """Raise CheckFailure unless ``got`` equals ``expected`` (shape, then values)."""
-    expected = np.asarray(expected, dtype=np.float64)
-    got = as_array(what, got)
-    if got.shape != expected.shape:
-        cause = _first_matching(mistakes, lambda c: c.shape == got.shape)
-        raise CheckFailure(
-            f"{what}: wrong output shape", _shape(expected.shape), _shape(got.shape), cause
-        )
-    if np.allclose(got, expected, atol=atol, rtol=rtol, equal_nan=False):
-        return
-    close = lambda c: c.shape == got.shape and np.allclose(c, got, atol=atol, rtol=rtol)  # noqa: E731
-    cause = _first_matching(mistakes, close)
-    if np.isnan(got).any():
-        cause = cause or "your output contains NaN (an empty window, or 0/0 in an average?)"
-    where = np.unravel_index(
-        np.nanargmax(np.abs(np.nan_to_num(got - expected, nan=np.inf))), got.shape
-    )
-    wrong = int(np.sum(~np.isclose(got, expected, atol=atol, rtol=rtol)))
-    raise CheckFailure(
-        f"{what}: {wrong} of {got.size} values differ; the first large difference is at index {tuple(map(int, where))}",
-        f"{expected[where]:.6g}",
-        f"{got[where]:.6g}",
-        cause,
-    )
+    """Raise CheckFailure unless ``got`` equals ``expected`` (one case on its own)."""
+    assert_answers_match([Answer(what, got, expected, lambda: mistakes)], atol=atol, rtol=rtol)
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -220,14 +296,20 @@ def _value_or_none(compute: Callable[[], object]) -> object:
 
 
 def likely_mistake(case, got, answers, mistakes_of: Callable) -> str | None:
-    """The label of the mistake that explains the student's answer ``got`` to ``case``.
+    """The mistake that explains the student's answer ``got`` to ``case``, for checks whose
+    answers are numbers or tuples.
 
     Several mistakes can give the same wrong answer to one case (15 rows, window 2, stride 2
-    gives 8 with ceil in 'valid' and with the 'same' formula), so prefer the mistake that
-    also reproduces the student's answers to every other case, right or wrong.
-    ``answers`` is a list of (case, answer); ``mistakes_of(case)`` lists (label, compute).
+    gives 8 with ceil in 'valid' and with the 'same' formula), so prefer the mistakes that
+    also reproduce the student's answers to every other case, right or wrong; name them all
+    when several do. ``answers`` is a list of (case, answer); ``mistakes_of(case)`` lists
+    (label, compute).
     """
-    candidates = [label for label, compute in mistakes_of(case) if _value_or_none(compute) == got]
+    candidates = list(
+        dict.fromkeys(
+            label for label, compute in mistakes_of(case) if _value_or_none(compute) == got
+        )
+    )
 
     def explains_all(label: str) -> bool:
         for other, answer in answers:
@@ -236,7 +318,4 @@ def likely_mistake(case, got, answers, mistakes_of: Callable) -> str | None:
                 return False
         return True
 
-    return next(
-        (label for label in candidates if explains_all(label)),
-        candidates[0] if candidates else None,
-    )
+    return describe_causes([label for label in candidates if explains_all(label)], candidates)

@@ -7,6 +7,7 @@ sizes in the debug exercise, and the MNIST test set for the trained model's accu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 from grader import thresholds
 from grader.checks.accuracy import check_test_accuracy
 from grader.checks.architecture import build_model, compare_models
-from grader.checks.compare import Mistake, assert_matches, require_type
+from grader.checks.compare import Answer, Mistake, assert_answers_match, require_type
 from grader.checks.failure import CheckFailure, passed, student_check
 from grader.checks.oracle import exact_zero_pad, verified
 
@@ -132,6 +133,7 @@ def check_preprocess(preprocess: Callable, *, seed: int | None = 0, n_random: in
     # with no 255 in them, where dividing by the batch's maximum gives a different answer.
     batches = [(3, 256), (2, 181), (1, 256)]
     batches += [(int(rng.integers(1, 6)), int(rng.integers(120, 257))) for _ in range(n_random)]
+    answers = []
     for n, brightest in batches:
         images = rng.integers(0, brightest, (n, 28, 28), dtype=np.uint8)
         got = preprocess(images.copy())
@@ -144,7 +146,9 @@ def check_preprocess(preprocess: Callable, *, seed: int | None = 0, n_random: in
                 got.dtype,
                 "Keras trains in float32: convert with .astype('float32')",
             )
-        assert_matches(what, got, keras_preprocess(images), _preprocess_mistakes(images), atol=1e-5)
+        mistakes = functools.partial(_preprocess_mistakes, images)
+        answers.append(Answer(what, got, keras_preprocess(images), mistakes))
+    assert_answers_match(answers, atol=1e-5)
     passed("preprocess matches the reference padding and scaling")
 
 

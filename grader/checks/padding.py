@@ -18,8 +18,9 @@ import numpy as np
 
 from grader.checks.architecture import build_model
 from grader.checks.compare import (
+    Answer,
     Mistake,
-    assert_matches,
+    assert_answers_match,
     assert_numpy_only,
     likely_mistake,
     require_type,
@@ -93,31 +94,24 @@ def check_zero_pad(zero_pad: Callable, *, seed: int | None = 0, n_random: int = 
             else tuple(tuple(int(v) for v in rng.integers(0, 4, 2)) for _ in range(2))
         )
         cases.append((shape, pad))
+    answers = []
     for shape, pad in cases:
-        x = (
-            rng.standard_normal(shape).astype("float32") + 3.0
-        )  # nonzero everywhere: a zero border shows
+        what = f"zero_pad(x of shape {shape}, pad={pad})"
+        x = rng.standard_normal(shape).astype("float32") + 3.0  # nonzero: a zero border shows
         original = x.copy()
         got = zero_pad(x, pad)
         if not np.array_equal(x, original):
             raise CheckFailure(
-                f"zero_pad(x of shape {shape}, pad={pad})",
+                what,
                 "x left unchanged",
                 "x was modified in place",
                 "build a new array (np.pad does)",
             )
-        require_type(
-            f"zero_pad(x of shape {shape}, pad={pad})",
-            got,
-            np.ndarray,
-            "a NumPy array (np.ndarray)",
+        require_type(what, got, np.ndarray, "a NumPy array (np.ndarray)")
+        answers.append(
+            Answer(what, got, keras_zero_pad(x, pad), functools.partial(_zero_pad_mistakes, x, pad))
         )
-        assert_matches(
-            f"zero_pad(x of shape {shape}, pad={pad})",
-            got,
-            keras_zero_pad(x, pad),
-            _zero_pad_mistakes(x, pad),
-        )
+    assert_answers_match(answers)
     passed(f"zero_pad matches Keras's ZeroPadding2D on {len(cases)} cases")
 
 
@@ -437,6 +431,7 @@ def check_conv2d(
                 shape, k, int(rng.integers(1, 5)), s, paddings[int(rng.integers(len(paddings)))]
             )
         )
+    answers = []
     for case in cases:
         x = rng.standard_normal(case.x_shape).astype("float32")
         kernel = rng.standard_normal((*case.kernel_size, case.x_shape[-1], case.filters)).astype(
@@ -448,9 +443,9 @@ def check_conv2d(
         )
         require_type(case.describe(), got, np.ndarray, "a NumPy array (np.ndarray)")
         expected = keras_conv2d(x, kernel, bias, case.strides, case.padding)
-        assert_matches(
-            case.describe(), got, expected, case.mistakes(x, kernel, bias), atol=1e-4, rtol=1e-4
-        )
+        mistakes = functools.partial(case.mistakes, x, kernel, bias)
+        answers.append(Answer(case.describe(), got, expected, mistakes))
+    assert_answers_match(answers, atol=1e-4, rtol=1e-4)
     passed(
         f"conv2d matches Keras's Conv2D on {len(cases)} cases (padding {', '.join(map(str, paddings))})"
     )

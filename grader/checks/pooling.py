@@ -9,6 +9,7 @@ and settings at grading time, so no table of answers could pass them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ import keras
 import numpy as np
 
 from grader.checks.compare import (
+    Answer,
     Mistake,
     as_array,
+    assert_answers_match,
     assert_matches,
     assert_numpy_only,
     likely_mistake,
@@ -109,7 +112,7 @@ class PoolCase:
                 if s is None
                 else f"the stride was ignored: the window moved 1 pixel at a time instead of {s2}"
             )
-            found.append((label, lambda: keras_pool(x, k, (1, 1), p, mode)))
+            found.append((label, lambda: keras_pool(x, k, (1, 1), p, mode), "stride 1"))
         if k2[0] != k2[1] or s2[0] != s2[1]:
             found.append(
                 (
@@ -198,6 +201,7 @@ def check_pool2d(
     assert_numpy_only(pool2d, "pool2d")
     rng = np.random.default_rng(seed)
     cases = _fixed_cases(modes, paddings) + _random_cases(rng, n_random, modes, paddings)
+    answers = []
     for case in cases:
         x = case.make_input(rng)
         original = x.copy()
@@ -213,7 +217,8 @@ def check_pool2d(
             )
         require_type(case.describe(), got, np.ndarray, "a NumPy array (np.ndarray)")
         expected = keras_pool(x, case.pool_size, case.strides, case.padding, case.mode)
-        assert_matches(case.describe(), got, expected, case.mistakes(x))
+        answers.append(Answer(case.describe(), got, expected, functools.partial(case.mistakes, x)))
+    assert_answers_match(answers)
     passed(
         f"pool2d matches Keras on {len(cases)} cases (modes {', '.join(modes)}; padding {', '.join(paddings)})"
     )
