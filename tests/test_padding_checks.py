@@ -187,7 +187,9 @@ def test_shape_table_failure_names_the_first_wrong_layer_and_why(padding_referen
         check.check_shape_table(table)
     message = str(failure.value)
     assert message.startswith("shape_table: pool1 (MaxPooling2D")
-    assert "expected: 14x14x32" in message and "pooling keeps the number of channels: 32" in message
+    assert "pooling keeps the number of channels: 32" in message
+    # A fixed answer has no hidden cases: the message must not hand it out.
+    assert "14x14x32" not in message and "expected: not shown" in message
 
 
 @pytest.mark.parametrize(
@@ -214,8 +216,9 @@ def test_shape_table_must_list_every_layer_in_order(padding_reference):
 
 def test_broken_model_check_wants_the_real_collapse(padding_reference):
     shapes = padding_reference["broken_shapes"]
-    with pytest.raises(CheckFailure, match="expected: 'pool2'"):
+    with pytest.raises(CheckFailure) as failure:
         check.check_broken_shapes(shapes, "conv3")
+    assert "pool2" not in str(failure.value) and "right after your last entry" in str(failure.value)
     assert_diagnosed(
         lambda s: check.check_broken_shapes(s, "pool2"),
         dict(shapes, conv1=(22, 22, 96)),
@@ -265,3 +268,26 @@ def test_fixed_alexnet_check_explains_what_is_wrong(build, message):
     with pytest.raises(CheckFailure) as failure:
         check.check_fixed_alexnet(build)
     assert message in str(failure.value)
+
+
+def test_a_ceil_in_the_broken_model_is_named_without_giving_the_answer(padding_reference):
+    # With ceil, conv1 gives 7x7 (not 6x6) and the collapse moves one layer later: the first
+    # wrong entry and its cause are named, not "one entry per layer".
+    ceil_shapes = {
+        "conv1": (7, 7, 96),
+        "pool1": (4, 4, 96),
+        "conv2": (4, 4, 256),
+        "pool2": (2, 2, 256),
+    }
+    with pytest.raises(CheckFailure) as failure:
+        check.check_broken_shapes(ceil_shapes, "conv3")
+    assert "floor, not ceil" in failure.value.cause
+    assert "6x6" not in str(failure.value)
+
+
+def test_the_broken_table_does_not_say_where_it_should_stop(padding_reference):
+    shapes = dict(padding_reference["broken_shapes"])
+    shapes["pool2"] = (1, 1, 256)
+    with pytest.raises(CheckFailure) as failure:
+        check.check_broken_shapes(shapes, "conv3")
+    assert "cannot build" in failure.value.cause and "pool2" not in failure.value.cause

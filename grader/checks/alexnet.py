@@ -115,6 +115,14 @@ ALEXNET_HINTS = {
         for role in ("dropout6", "dropout7")
     },
     ("pool5", "the output shape"): "the last pooling gives 6x6x256 = 9,216 values for fc6",
+    ("extra", "batch normalization"): (
+        "AlexNet (2012) predates batch normalization (2015); its normalisation was LRN, which "
+        "this notebook builds on its own: the reference model leaves normalisation out"
+    ),
+    ("extra", "Lambda"): (
+        "the reference model leaves LRN out (the notebook builds it on its own as lrn(); it has "
+        "no parameters and changes no shape)"
+    ),
     **{
         (role, "groups"): "the two-GPU version splits conv2, conv4 and conv5 in two: groups=2"
         for role in ("conv2", "conv4", "conv5")

@@ -304,6 +304,37 @@ def computes_the_same_function(
     return got.shape == expected.shape and bool(np.allclose(got, expected, atol=1e-5, rtol=1e-4))
 
 
+def _report_inserted_or_missing(
+    got_layers: list[LayerSummary],
+    expected_layers: list[LayerSummary],
+    position: int,
+    what: str,
+    hints: dict,
+) -> None:
+    """When the layers differ at ``position`` because the student added or left out a layer
+    (the rest lines up once it is skipped), say so, rather than blame the layer that follows."""
+    got, expected = got_layers[position], expected_layers[position]
+
+    def lines_up(got_from: int, expected_from: int) -> bool:
+        rest = list(zip(got_layers[got_from:], expected_layers[expected_from:], strict=False))
+        return bool(rest) and all(_first_difference(g, e) is None for g, e in rest[:2])
+
+    if got.kind != expected.kind and lines_up(position + 1, position):
+        raise CheckFailure(
+            f"{what}: an extra layer before layer {position + 1} ({expected.role})",
+            "no layer here",
+            got.describe(),
+            hints.get(("extra", got.kind), f"the reference has no {got.kind} layer here"),
+        )
+    if got.kind != expected.kind and lines_up(position, position + 1):
+        raise CheckFailure(
+            f"{what}: layer {position + 1} ({expected.role}) is missing",
+            expected.describe(),
+            "nothing: the next layer comes straight away",
+            hints.get(("missing", expected.role), hints.get((expected.role, "the kind of layer"))),
+        )
+
+
 def _compare_layer_by_layer(
     student: keras.Model, reference: keras.Model, what: str, hints: dict
 ) -> None:
@@ -318,6 +349,7 @@ def _compare_layer_by_layer(
         got = got_layers[position]
         difference = _first_difference(got, expected)
         if difference:
+            _report_inserted_or_missing(got_layers, expected_layers, position, what, hints)
             aspect, wanted, found = difference
             raise CheckFailure(
                 f"{what}: layer {position + 1} ({expected.role}) differs in {aspect}\n"

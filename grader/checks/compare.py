@@ -151,6 +151,27 @@ def assert_matches(
     assert_answers_match([Answer(what, got, expected, lambda: mistakes)], atol=atol, rtol=rtol)
 
 
+def output_layout_mistakes(expected: Callable[[], np.ndarray]) -> list[Mistake]:
+    """Mistakes in how an (batch, height, width, channels) output array is laid out or
+    filled, whatever the operation that fills it: ``expected`` computes the right output."""
+    return [
+        (
+            "one window short along each axis: there are floor((n - k) / s) + 1 windows (or "
+            "ceil(n / s) with 'same'); a loop to out - 1, or an end index off by one, drops the last",
+            lambda: expected()[:, :-1, :-1],
+        ),
+        (
+            "the output holds whole numbers: it was created as an integer array (dtype=int, or "
+            "zeros_like of an integer array); create it with x's float dtype",
+            lambda: np.trunc(expected()),
+        ),
+        (
+            "height and width swapped in the output: out[b, i, j, c] is window row i, column j",
+            lambda: expected().transpose(0, 2, 1, 3),
+        ),
+    ]
+
+
 def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 

@@ -32,6 +32,11 @@ class CheckFailure(AssertionError):
         self.args = (f"{self.args[0]}\n  {note}",)
 
 
+# What a fixed-answer exercise shows instead of the expected value: which entry is wrong and
+# why, never the answer itself (there are no hidden cases to keep a copied answer out).
+FIXED_ANSWER = "not shown (one fixed answer: the check says what is wrong, not the answer)"
+
+
 def passed(message: str) -> None:
     """Tell the student what a check verified (shown under the test cell)."""
     print(f"\N{CHECK MARK} {message}")

@@ -22,10 +22,12 @@ from grader.checks.compare import (
     Mistake,
     assert_answers_match,
     assert_numpy_only,
+    describe_causes,
     likely_mistake,
+    output_layout_mistakes,
     require_type,
 )
-from grader.checks.failure import CheckFailure, passed, student_check
+from grader.checks.failure import FIXED_ANSWER, CheckFailure, passed, student_check
 from grader.checks.oracle import (
     Pad,
     keras_conv2d,
@@ -362,6 +364,11 @@ class ConvCase:
                 lambda: keras_conv2d(x, kernel[::-1, ::-1], bias, s, p),
             ),
             ("the bias was not added", lambda: keras_conv2d(x, kernel, np.zeros_like(bias), s, p)),
+            (
+                "the bias was added once per kernel tap (inside the sum): add it once per output value",
+                lambda: keras_conv2d(x, kernel, bias * kernel[..., 0].size, s, p),
+            ),
+            *output_layout_mistakes(lambda: keras_conv2d(x, kernel, bias, s, p)),
         ]
         if _pair(s) != (1, 1):
             found.append(("the stride was ignored", lambda: keras_conv2d(x, kernel, bias, 1, p)))
@@ -381,6 +388,20 @@ class ConvCase:
                 for n, k, ss in zip(x.shape[1:3], self.kernel_size, _pair(s), strict=True)
             ]
             swapped = ((0, 0), pads[0][::-1], pads[1][::-1], (0, 0))
+            if any(sum(pad) % 2 for pad in pads):
+                for rounding, half in (("down", lambda t: t // 2), ("up", lambda t: (t + 1) // 2)):
+                    even = ((0, 0), *((half(sum(pad)),) * 2 for pad in pads), (0, 0))
+                    found.append(
+                        (
+                            "the 'same' padding was split evenly (an odd total rounded "
+                            f"{rounding} on both sides): TensorFlow pads (ceil(n / s) - 1) * s + k - n "
+                            "in all and puts the odd row/column at the bottom/right",
+                            lambda even=even: keras_conv2d(
+                                np.pad(x, even), kernel, bias, s, "valid"
+                            ),
+                            "even split",
+                        )
+                    )
             found.append(
                 (
                     "TensorFlow puts the odd padding row/column at the bottom/right, not the top/left",
@@ -533,47 +554,76 @@ def _as_shape(value) -> tuple[int, ...] | None:
         return None
 
 
-def check_layer_shapes(layers, input_shape, table: dict, what: str) -> None:
+def check_layer_shapes(
+    layers, input_shape, table: dict, what: str, *, model_names: list[str] | None = None
+) -> None:
     """The student's ``table`` (layer name -> output shape without batch axis) against Keras;
-    the failure names the first wrong layer and the likely cause."""
+    the failure names the first wrong layer and the likely cause, without the answer.
+
+    ``model_names``: every layer of the model when ``layers`` stops before a collapse whose
+    place is part of the answer (the failure then does not say where the table should stop).
+    """
     expected, _ = keras_layer_shapes(layers, input_shape)
     names = [name for name, _ in expected]
-    if not isinstance(table, dict) or list(table) != names:
-        got = list(table) if isinstance(table, dict) else type(table).__name__
+    if not isinstance(table, dict):
         raise CheckFailure(
-            f"{what}: the layers of the table",
-            names,
-            got,
-            "one entry per layer, in the model's order, keyed by the layer's name",
+            what, "a dict: layer name -> output shape", f"{type(table).__name__}: {table!r}"
         )
     previous = tuple(input_shape)
     by_name = {layer.name: layer for layer in layers}
     for name, shape in expected:
+        if name not in table:
+            break
         got = _as_shape(table[name])
+        layer = describe_layer(by_name[name])
         if got is None or len(got) != len(shape):
             raise CheckFailure(
-                f"{what}: {describe_layer(by_name[name])}",
-                shape,
-                table[name],
+                f"{what}: {layer}",
+                f"a tuple of {len(shape)} whole numbers",
+                repr(table[name]),
                 "give (height, width, channels) for 2D layers, (units,) after Flatten; no batch axis",
             )
         if got != shape:
-            cause = next(
-                (
-                    label
-                    for label, candidate in layer_shape_mistakes(by_name[name], previous)
-                    if candidate == got
-                ),
-                None,
-            )
+            causes = [
+                label
+                for label, candidate in layer_shape_mistakes(by_name[name], previous)
+                if candidate == got
+            ]
             raise CheckFailure(
-                f"{what}: {describe_layer(by_name[name])} on an input of shape {previous}",
-                "x".join(map(str, shape)),
+                f"{what}: {layer} on an input of shape {previous}",
+                FIXED_ANSWER,
                 "x".join(map(str, got)),
-                cause,
+                describe_causes(list(dict.fromkeys(causes)), [])
+                or "work it out from the layer's settings: floor((n + 2p - k) / s) + 1 rows for "
+                "'valid' or explicit padding, ceil(n / s) for 'same'",
             )
         previous = shape
+    if list(table) != names:
+        raise CheckFailure(
+            f"{what}: the layers of the table",
+            "one entry per layer, in the model's order, keyed by the layer's name"
+            + ("" if model_names else f": {names}"),
+            list(table),
+            _table_extent_cause(list(table), names, model_names),
+        )
     passed(f"{what}: all {len(expected)} layer shapes match Keras")
+
+
+def _table_extent_cause(keys: list, names: list[str], model_names: list[str] | None) -> str:
+    unknown = [key for key in keys if key not in (model_names or names)]
+    if unknown:
+        return f"{unknown} name no layer of the model: use the names in the model's definition"
+    if model_names is None:
+        missing = [name for name in names if name not in keys]
+        return f"missing {missing}" if missing else "list the layers in the model's order"
+    if any(key not in names for key in keys):
+        return (
+            "the table lists a layer that Keras cannot build: stop before the first layer "
+            "whose output would have a size below 1"
+        )
+    if len(keys) < len(names):
+        return "the table stops too early: the model can still build the next layer"
+    return "list the layers in the model's order"
 
 
 def shape_table_model_layers() -> list:
@@ -626,18 +676,23 @@ CIFAR_INPUT = (32, 32, 3)
 def check_broken_shapes(broken_shapes: dict, collapsing_layer: str) -> None:
     layers = broken_alexnet_layers()
     _, refused = keras_layer_shapes(layers, CIFAR_INPUT)
+    names = [layer.name for layer in layers]
     check_layer_shapes(
-        layers[: [layer.name for layer in layers].index(refused)],
+        layers[: names.index(refused)],
         CIFAR_INPUT,
         broken_shapes,
         "broken_shapes",
+        model_names=names,
     )
     if collapsing_layer != refused:
         raise CheckFailure(
             "collapsing_layer: the first layer Keras cannot build",
-            repr(refused),
+            FIXED_ANSWER,
             repr(collapsing_layer),
-            "follow your shapes: the first layer whose output would have a size below 1",
+            f"{collapsing_layer!r} is not a layer of the model"
+            if collapsing_layer not in names
+            else "follow your shapes: the layer right after your last entry is the first whose "
+            "output would have a size below 1",
         )
     passed(f"you found where the broken model collapses: {refused}")
 
@@ -659,12 +714,18 @@ def check_fixed_alexnet(build: Callable) -> None:
             tuple(model.input_shape),
             "CIFAR-10 images are 32x32 with 3 channels: keras.Input((32, 32, 3))",
         )
-    spatial = [
-        layer
-        for layer in model.layers
-        if isinstance(layer, keras.layers.Conv2D | keras.layers.MaxPooling2D)
-    ]
+    pooling = keras.layers.MaxPooling2D | keras.layers.AveragePooling2D
+    spatial = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D | pooling)]
     order = ["conv" if isinstance(layer, keras.layers.Conv2D) else "pool" for layer in spatial]
+    averaging = [layer for layer in spatial if isinstance(layer, keras.layers.AveragePooling2D)]
+    if order == ALEXNET_ORDER and averaging:
+        raise CheckFailure(
+            f"{describe_layer(averaging[0])}",
+            "MaxPooling2D(3, strides=2)",
+            "AveragePooling2D",
+            "AlexNet pools with overlapping max pooling, MaxPooling2D(3, 2); average pooling "
+            "is LeNet-5's",
+        )
     if order != ALEXNET_ORDER:
         raise CheckFailure(
             "the fixed model's convolutions and poolings, in order",

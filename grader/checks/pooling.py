@@ -25,6 +25,7 @@ from grader.checks.compare import (
     assert_matches,
     assert_numpy_only,
     likely_mistake,
+    output_layout_mistakes,
     require_type,
 )
 from grader.checks.failure import CheckFailure, passed, student_check
@@ -120,6 +121,7 @@ class PoolCase:
                     lambda: keras_pool(x, k2[::-1], s2[::-1], p, mode),
                 )
             )
+        found += _layout_mistakes(x, lambda: keras_pool(x, k, s, p, mode), mode)
         if p == "valid":
             found.append(
                 (
@@ -127,6 +129,18 @@ class PoolCase:
                     lambda: keras_pool(x, k, s, "same", mode),
                 )
             )
+            hanging = tuple(
+                (0, max((math.ceil((n - kk) / ss)) * ss + kk - n, 0))
+                for n, kk, ss in zip(x.shape[1:3], k2, s2, strict=True)
+            )
+            if any(after for _, after in hanging):
+                found.append(
+                    (
+                        "'valid' rounds down: floor((n - k) / s) + 1 windows; with ceil the last "
+                        "window hangs over the border",
+                        lambda: _pool_padded(x, k2, s2, hanging, mode, "ignore"),
+                    )
+                )
             return found
         found.append(
             (
@@ -147,6 +161,18 @@ class PoolCase:
             "of a border window",
         }[mode]
         found.append((zero_fill, lambda: _pool_padded(x, k2, s2, pads, mode, "zero")))
+        if any((before + after) % 2 for before, after in pads):
+            for rounding, half in (("down", lambda t: t // 2), ("up", lambda t: (t + 1) // 2)):
+                even = tuple((half(b + a), half(b + a)) for b, a in pads)
+                found.append(
+                    (
+                        "the 'same' padding was split evenly (an odd total rounded "
+                        f"{rounding} on both sides): TensorFlow pads (ceil(n / s) - 1) * s + k - n "
+                        "in all and puts the odd row/column at the bottom/right",
+                        lambda even=even: _pool_padded(x, k2, s2, even, mode, "ignore"),
+                        "even split",
+                    )
+                )
         if any(before != after for before, after in pads):
             swapped = tuple((after, before) for before, after in pads)
             found.append(
@@ -156,6 +182,32 @@ class PoolCase:
                 )
             )
         return found
+
+
+def _layout_mistakes(x: np.ndarray, expected: Callable[[], np.ndarray], mode: str) -> list[Mistake]:
+    """Mistakes in how the output array is laid out or filled, and in what a window spans."""
+    reduce = {"max": np.max, "min": np.min, "avg": np.mean}.get(mode, np.mean)
+    found = output_layout_mistakes(expected)
+    if x.shape[3] > 1:
+        found.append(
+            (
+                "each window was reduced over the channels too: pool every channel on its own "
+                "(reduce over the window's rows and columns, axes 1 and 2, only)",
+                lambda: np.broadcast_to(
+                    reduce(expected(), axis=3, keepdims=True), expected().shape
+                ),
+            )
+        )
+    if x.shape[0] > 1:
+        found.append(
+            (
+                "each window was reduced over the batch too: pool every image on its own",
+                lambda: np.broadcast_to(
+                    reduce(expected(), axis=0, keepdims=True), expected().shape
+                ),
+            )
+        )
+    return found
 
 
 # Settings that each expose a classic mistake: textbook 2x2, non-square windows with
