@@ -28,3 +28,22 @@ def lenet_reference():
 @pytest.fixture(scope="session")
 def alexnet_reference():
     return load_answers(REPO_ROOT / "solutions" / "04_alexnet" / "04_alexnet.ipynb")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The answer corpus's rates, when its tests ran (tests/test_answer_corpus.py)."""
+    import sys
+
+    corpus = sys.modules.get("test_answer_corpus")
+    if corpus is None or not corpus.RESULTS:
+        return
+    rates = corpus.corpus_rates(list(corpus.RESULTS))
+    wrong = max(rates["wrong answers"], 1)
+    terminalreporter.section("answer corpus")
+    terminalreporter.write_line(
+        f"{wrong} wrong answers, {rates['correct alternatives']} correct alternatives: "
+        f"false passes {rates['false passes']}, false fails {rates['false fails']}, "
+        f"right cause {rates['right cause']} ({rates['right cause'] / wrong:.0%}), "
+        f"right among others {rates['right cause among others']}, unsure {rates['unsure']}, "
+        f"wrong cause {rates['wrong cause']}"
+    )

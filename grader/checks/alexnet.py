@@ -23,6 +23,7 @@ from grader.checks.compare import (
     Mistake,
     assert_answers_match,
     assert_numpy_only,
+    likely_mistake,
     require_type,
 )
 from grader.checks.failure import CheckFailure, passed, student_check
@@ -301,8 +302,12 @@ def _profiled_multiply_adds(layer, input_shape: tuple[int, ...]) -> int:
     return main_ops[0] // 2
 
 
-def _layer_mistakes(layer) -> list[tuple[str, int]]:
-    """(label, value) for the counts a plausible wrong formula gives."""
+def _layer_mistakes(layer) -> list[tuple[str, Callable[[], int]]]:
+    """(label, compute) for the counts a plausible wrong formula gives."""
+    return [(label, lambda value=value: value) for label, value in _wrong_counts(layer)]
+
+
+def _wrong_counts(layer) -> list[tuple[str, int]]:
     macs = tensorflow_multiply_adds(layer)
     kernel = layer.kernel.shape
     weights = int(np.prod(kernel))
@@ -392,20 +397,20 @@ def check_multiply_adds(
 ) -> None:
     rng = np.random.default_rng(seed)
     cases = _layer_cases(rng, n_random)
-    for layer in cases:
+    answers = [(layer, multiply_adds(layer)) for layer in cases]
+    for layer, got in answers:
         what = f"multiply_adds({_describe_with_input(layer)})"
         expected = tensorflow_multiply_adds(layer)
-        got = multiply_adds(layer)
         whole = isinstance(got, int | np.integer) and not isinstance(got, bool)
         if whole and got == expected:
             continue
         if not whole:
             cause = f"return a whole number (an int), not {type(got).__name__}"
         else:
-            cause = next((label for label, value in _layer_mistakes(layer) if value == got), None)
+            cause = likely_mistake(layer, got, answers, _layer_mistakes)
         if cause is None and isinstance(layer, keras.layers.Dense) and len(layer.input.shape) > 2:
             cause = "Dense acts on the last axis at every other position: multiply by their number"
-        shown = f"{got:,}" if isinstance(got, (int, np.integer)) else repr(got)
+        shown = f"{got:,}" if whole else repr(got)
         raise CheckFailure(what, f"{expected:,}", shown, cause)
     passed(f"multiply_adds agrees with TensorFlow's cost model on {len(cases)} layers")
 

@@ -161,6 +161,11 @@ def output_layout_mistakes(expected: Callable[[], np.ndarray]) -> list[Mistake]:
             lambda: expected()[:, :-1, :-1],
         ),
         (
+            "the last row and column of windows were never computed (left at 0): loop over "
+            "range(out), not range(out - 1)",
+            lambda: _last_row_and_column_zero(expected()),
+        ),
+        (
             "the output holds whole numbers: it was created as an integer array (dtype=int, or "
             "zeros_like of an integer array); create it with x's float dtype",
             lambda: np.trunc(expected()),
@@ -170,6 +175,12 @@ def output_layout_mistakes(expected: Callable[[], np.ndarray]) -> list[Mistake]:
             lambda: expected().transpose(0, 2, 1, 3),
         ),
     ]
+
+
+def _last_row_and_column_zero(array: np.ndarray) -> np.ndarray:
+    array = np.array(array)
+    array[:, -1], array[:, :, -1] = 0, 0
+    return array
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -288,8 +299,9 @@ def assert_numpy_only(function: Callable, exercise: str) -> None:
             f"{exercise} must be written with NumPy",
             "NumPy only, in the function and in every helper it calls",
             "; ".join(uses[:3]),
-            "the check compares your function with Keras; calling Keras (or TensorFlow, "
-            "PyTorch, JAX, the grader) in it, or in a helper, would test nothing",
+            f"not NumPy only ({'; '.join(uses[:3])}): the check compares your function with "
+            "Keras, so calling Keras, TensorFlow, PyTorch, JAX or the grader, directly or in a "
+            "helper, would test nothing",
         )
 
 

@@ -372,13 +372,12 @@ class ConvCase:
         ]
         if _pair(s) != (1, 1):
             found.append(("the stride was ignored", lambda: keras_conv2d(x, kernel, bias, 1, p)))
-        if self.kernel_size[0] != self.kernel_size[1]:
-            found.append(
-                (
-                    "kernel rows and columns swapped: kernel[i, j] multiplies row i, column j of the window",
-                    lambda: keras_conv2d(x, kernel.transpose(1, 0, 2, 3), bias, s, p),
-                )
+        found.append(
+            (
+                "kernel rows and columns swapped: kernel[i, j] multiplies row i, column j of the window",
+                lambda: keras_conv2d(x, kernel.transpose(1, 0, 2, 3), bias, s, p),
             )
+        )
         if p == "same":
             found.append(
                 ("padding='same' was ignored", lambda: keras_conv2d(x, kernel, bias, s, "valid"))
@@ -399,7 +398,7 @@ class ConvCase:
                             lambda even=even: keras_conv2d(
                                 np.pad(x, even), kernel, bias, s, "valid"
                             ),
-                            "even split",
+                            f"even split {rounding}",
                         )
                     )
             found.append(

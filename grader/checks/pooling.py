@@ -9,8 +9,10 @@ and settings at grading time, so no table of answers could pass them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,7 +31,13 @@ from grader.checks.compare import (
     require_type,
 )
 from grader.checks.failure import CheckFailure, passed, student_check
-from grader.checks.oracle import exact_output_size, keras_pool, tensorflow_same_padding, verified
+from grader.checks.oracle import (
+    exact_output_size,
+    exact_pool,
+    keras_pool,
+    tensorflow_same_padding,
+    verified,
+)
 from grader.checks.oracle import pair as _pair
 
 MODES = ("max", "avg", "min")
@@ -37,21 +45,17 @@ PADDINGS = ("valid", "same")
 
 
 def _pool_padded(x, pool_size, strides, pads, mode, fill) -> np.ndarray:
-    """Keras 'valid' pooling of x padded by ``pads`` (for the mistakes below).
+    """'valid' pooling of x padded by ``pads``, computed exactly (for the mistakes below).
 
     fill="ignore" leaves padded cells out (what 'same' does); fill="zero" counts them as 0.
     """
-    if mode == "min":
-        return -_pool_padded(-x, pool_size, strides, pads, "max", fill)
     widths = ((0, 0), *pads, (0, 0))
-    if mode == "max":
-        padded = np.pad(x, widths, constant_values=-np.inf if fill == "ignore" else 0.0)
-        return keras_pool(padded, pool_size, strides, "valid", "max")
-    sums = keras_pool(np.pad(x, widths), pool_size, strides, "valid", "avg")
-    if fill == "zero":
-        return sums
-    counts = keras_pool(np.pad(np.ones_like(x), widths), pool_size, strides, "valid", "avg")
-    return sums / counts
+    padded = np.pad(
+        np.asarray(x, np.float64), widths, constant_values=np.nan if fill == "ignore" else 0.0
+    )
+    with warnings.catch_warnings():  # a window wholly in the padding: NaN, as it should be
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return exact_pool(padded, pool_size, strides, "valid", mode)
 
 
 # -- pool2d -------------------------------------------------------------------------
@@ -80,6 +84,14 @@ class PoolCase:
         if self.padding == "same" and self.mode == "min":
             return np.abs(x) + 0.5
         return x
+
+    def _pads(self, x: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+        k2 = _pair(self.pool_size)
+        s2 = _pair(self.strides if self.strides is not None else self.pool_size)
+        return tuple(
+            tensorflow_same_padding(n, kk, ss)
+            for n, kk, ss in zip(x.shape[1:3], k2, s2, strict=True)
+        )
 
     def mistakes(self, x: np.ndarray) -> list[Mistake]:
         k, p, mode = self.pool_size, self.padding, self.mode
@@ -114,11 +126,44 @@ class PoolCase:
                 else f"the stride was ignored: the window moved 1 pixel at a time instead of {s2}"
             )
             found.append((label, lambda: keras_pool(x, k, (1, 1), p, mode), "stride 1"))
+        if s is not None and s2 != k2:
+            found.append(
+                (
+                    f"the strides were ignored: the window moved by the pool size {k2}, not by {s2}",
+                    lambda: keras_pool(x, k, None, p, mode),
+                )
+            )
         if k2[0] != k2[1] or s2[0] != s2[1]:
             found.append(
                 (
                     "rows and columns swapped: pool_size[0] and strides[0] are along the height",
                     lambda: keras_pool(x, k2[::-1], s2[::-1], p, mode),
+                )
+            )
+        if k2[0] != k2[1] and s2[0] != s2[1]:
+            found.append(
+                (
+                    "pool_size read as (width, height): pool_size[0] is the window's height",
+                    lambda: keras_pool(x, k2[::-1], s2, p, mode),
+                )
+            )
+            found.append(
+                (
+                    "strides read as (width, height): strides[0] is the step down the rows",
+                    lambda: keras_pool(x, k2, s2[::-1], p, mode),
+                )
+            )
+        if mode == "avg":
+            no_pads = ((0, 0), (0, 0))
+            found.append(
+                (
+                    "the window was summed, not averaged: divide by the number of cells in it",
+                    lambda: (
+                        _pool_padded(
+                            x, k2, s2, self._pads(x) if p == "same" else no_pads, mode, "zero"
+                        )
+                        * (k2[0] * k2[1])
+                    ),
                 )
             )
         found += _layout_mistakes(x, lambda: keras_pool(x, k, s, p, mode), mode)
@@ -148,10 +193,7 @@ class PoolCase:
                 lambda: keras_pool(x, k, s, "valid", mode),
             )
         )
-        pads = tuple(
-            tensorflow_same_padding(n, kk, ss)
-            for n, kk, ss in zip(x.shape[1:3], k2, s2, strict=True)
-        )
+        pads = self._pads(x)
         zero_fill = {
             "max": "'same' padding was filled with zeros: max pooling must ignore padded cells "
             "(TensorFlow pads with -inf), so a border window of negative values keeps its largest value, not 0",
@@ -170,7 +212,7 @@ class PoolCase:
                         f"{rounding} on both sides): TensorFlow pads (ceil(n / s) - 1) * s + k - n "
                         "in all and puts the odd row/column at the bottom/right",
                         lambda even=even: _pool_padded(x, k2, s2, even, mode, "ignore"),
-                        "even split",
+                        f"even split {rounding}",
                     )
                 )
         if any(before != after for before, after in pads):
@@ -508,28 +550,30 @@ def _check_min_pooling_output_shape(layer_class: type, cases: list[PoolCase]) ->
     specs = list(_ROUNDING_SHAPES) + [
         ((None, *case.shape[1:]), case.pool_size, case.strides, case.padding) for case in cases
     ]
+    answers = []
     for input_shape, pool_size, strides, padding in specs:
-        what = (
-            f"MinPooling2D(pool_size={pool_size}, strides={strides}, padding='{padding}')"
-            f".compute_output_shape({input_shape})"
-        )
         case = ShapeCase(input_shape[1:], pool_size, strides, padding)
+        layer = layer_class(pool_size=pool_size, strides=strides, padding=padding)
+        got = layer.compute_output_shape(input_shape)
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            got = (got[0], *(int(d) for d in got[1:]))
+        answers.append((case, got))
+    for case, got in answers:
         expected = (None, *case.keras_shape())
-        got = layer_class(
-            pool_size=pool_size, strides=strides, padding=padding
-        ).compute_output_shape(input_shape)
-        try:
-            same = tuple(got) == expected
-        except TypeError:
-            same = False
-        if not same:
-            shown = tuple(got) if isinstance(got, tuple | list) else got
-            mistakes = dict(case.mistakes())
-            cause = next(
-                (label for label, compute in mistakes.items() if shown == (None, *compute())),
-                None,
+        if got != expected:
+            others = [(c, g[1:]) for c, g in answers if isinstance(g, tuple)]
+            cause = (
+                likely_mistake(case, got[1:], others, ShapeCase.mistakes)
+                if isinstance(got, tuple)
+                else "return a tuple like the input_shape you were given: (batch, height, width, channels)"
             )
-            raise CheckFailure(what, expected, shown, cause)
+            raise CheckFailure(
+                f"MinPooling2D(pool_size={case.pool_size}, strides={case.strides}, "
+                f"padding='{case.padding}').compute_output_shape({(None, *case.input_shape)})",
+                expected,
+                got,
+                cause,
+            )
 
 
 # -- translation invariance ----------------------------------------------------------

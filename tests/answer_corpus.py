@@ -1,0 +1,1319 @@
+"""Realistic student answers, each with the verdict and the cause the checks must give.
+
+An entry is the source of one answer cell as a student might write it. tests/test_answer_corpus.py
+runs it through the solution notebook's own test cells for that exercise (visible and hidden
+parts, hidden draws seeded so that the corpus is repeatable), with the reference answers for
+the notebook's other cells. ``cause`` is a phrase the likely cause must contain; None for an
+answer that must pass.
+
+Kinds of entries: wrong answers (one realistic mistake each), and correct alternatives (a
+different but right way to write the answer, which must earn full points).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    answer: str  # the answer cell's grade_id
+    name: str
+    code: str
+    cause: str | None  # None: a correct answer that must pass
+
+    @property
+    def correct(self) -> bool:
+        return self.cause is None
+
+
+# -- notebook 01: pool2d ------------------------------------------------------------------------
+
+# A plain loop implementation, with switches for the mistakes below (each entry is the loop a
+# student would write with that one mistake in it).
+POOL_LOOP = """
+def pool2d(x, pool_size, strides=None, mode="max", padding="valid"):
+    kh, kw = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
+    {strides_default}
+    sh, sw = (strides, strides) if isinstance(strides, int) else strides
+    batch, height, width, channels = x.shape
+    if padding == "valid":
+        out_h, out_w = {valid_size}
+        top = left = total_h = total_w = 0
+    else:
+        out_h, out_w = math.ceil(height / sh), math.ceil(width / sw)
+        total_h = max((out_h - 1) * sh + kh - height, 0)
+        total_w = max((out_w - 1) * sw + kw - width, 0)
+        top, left = {split}
+    padded = np.pad(x.astype("float64"), ((0, 0), (top, {bottom}), (left, {right}), (0, 0)),
+                    constant_values=np.nan)
+    out = np.zeros((batch, out_h, out_w, channels), dtype={dtype})
+    reduce = {{"max": np.nanmax, "avg": np.nanmean, "min": np.nanmin}}[mode]
+    for i in range({rows}):
+        for j in range(out_w):
+            window = padded[:, i * sh : i * sh + kh, j * sw : j * sw + kw, :]
+            {assign}
+    return out
+"""
+POOL_RIGHT = dict(
+    strides_default="strides = (kh, kw) if strides is None else strides",
+    valid_size="(height - kh) // sh + 1, (width - kw) // sw + 1",
+    split="total_h // 2, total_w // 2",
+    bottom="total_h - top",
+    right="total_w - left",
+    dtype="x.dtype",
+    rows="out_h",
+    assign="out[:, i, j, :] = reduce(window, axis=(1, 2))",
+)
+
+
+def pool_loop(**mistake) -> str:
+    return POOL_LOOP.format(**{**POOL_RIGHT, **mistake})
+
+
+POOL2D = [
+    Entry("pool2d", "loop (correct)", pool_loop(), None),
+    Entry(
+        "pool2d",
+        "sliding windows (correct)",
+        """
+from numpy.lib.stride_tricks import sliding_window_view
+
+def pool2d(x, pool_size, strides=None, mode="max", padding="valid"):
+    k = (pool_size,) * 2 if isinstance(pool_size, int) else tuple(pool_size)
+    s = k if strides is None else ((strides,) * 2 if isinstance(strides, int) else tuple(strides))
+    if padding == "same":
+        pads = []
+        for n, kk, ss in zip(x.shape[1:3], k, s):
+            total = max((-(-n // ss) - 1) * ss + kk - n, 0)
+            pads.append((total // 2, total - total // 2))
+        x = np.pad(x.astype(float), ((0, 0), *pads, (0, 0)), constant_values=np.nan)
+    windows = sliding_window_view(x, k, axis=(1, 2))[:, :: s[0], :: s[1]]
+    reduce = {"max": np.nanmax, "min": np.nanmin, "avg": np.nanmean}[mode]
+    return reduce(windows, axis=(-2, -1)).astype("float32")
+""",
+        None,
+    ),
+    Entry(
+        "pool2d",
+        "prints a debug line to stderr (correct)",
+        "import sys\n"
+        + pool_loop(
+            assign='out[:, i, j, :] = reduce(window, axis=(1, 2))\n            print("window", i, j, file=sys.stderr) if i == j == 0 else None'
+        ),
+        None,
+    ),
+    Entry(
+        "pool2d",
+        "min pooling as -max(-x) (correct)",
+        """
+_max_or_avg = None
+
+def pool2d(x, pool_size, strides=None, mode="max", padding="valid"):
+    if mode == "min":
+        return -pool2d(-x, pool_size, strides, "max", padding)
+    kh, kw = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
+    sh, sw = (kh, kw) if strides is None else ((strides,) * 2 if isinstance(strides, int) else strides)
+    h, w = x.shape[1:3]
+    if padding == "same":
+        oh, ow = -(-h // sh), -(-w // sw)
+        th, tw = max((oh - 1) * sh + kh - h, 0), max((ow - 1) * sw + kw - w, 0)
+        x = np.pad(x.astype(float), ((0, 0), (th // 2, th - th // 2), (tw // 2, tw - tw // 2), (0, 0)),
+                   constant_values=np.nan)
+    else:
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.empty((x.shape[0], oh, ow, x.shape[3]))
+    for i in range(oh):
+        for j in range(ow):
+            win = x[:, i * sh : i * sh + kh, j * sw : j * sw + kw]
+            out[:, i, j] = np.nanmax(win, axis=(1, 2)) if mode == "max" else np.nanmean(win, axis=(1, 2))
+    return out
+""",
+        None,
+    ),
+    Entry(
+        "pool2d",
+        "stride ignored",
+        pool_loop(strides_default="strides = 1"),
+        "the stride was ignored",
+    ),
+    Entry(
+        "pool2d",
+        "strides=None taken as 1",
+        pool_loop(strides_default="strides = 1 if strides is None else strides"),
+        "strides=None must default to the pool size",
+    ),
+    Entry(
+        "pool2d",
+        "strides always the pool size",
+        pool_loop(strides_default="strides = (kh, kw)"),
+        "the window moved by the pool size",
+    ),
+    Entry(
+        "pool2d",
+        "pool size read as (width, height)",
+        pool_loop(
+            strides_default="kh, kw = kw, kh\n    strides = (kh, kw) if strides is None else strides"
+        ),
+        "pool_size read as (width, height)",
+    ),
+    Entry(
+        "pool2d",
+        "ceil in 'valid'",
+        pool_loop(
+            valid_size="math.ceil((height - kh) / sh) + 1, math.ceil((width - kw) / sw) + 1\n"
+            "        total_h, total_w = (out_h - 1) * sh + kh - height, (out_w - 1) * sw + kw - width"
+        ).replace("top = left = total_h = total_w = 0", "top = left = 0"),
+        "with ceil the last window hangs over the border",
+    ),
+    Entry(
+        "pool2d",
+        "'same' padding rounded down, the odd row left to slicing (correct)",
+        pool_loop(bottom="top", right="left"),
+        None,
+    ),
+    # Rounded up on both sides, the extra row at the bottom lies beyond every window:
+    # what is left is the odd row on top, and that is what the check must say.
+    Entry(
+        "pool2d",
+        "'same' split evenly, rounded up",
+        pool_loop(split="(total_h + 1) // 2, (total_w + 1) // 2", bottom="top", right="left"),
+        "went to the top/left",
+    ),
+    Entry(
+        "pool2d",
+        "odd padding row on top",
+        pool_loop(
+            split="total_h - total_h // 2, total_w - total_w // 2",
+            bottom="total_h // 2",
+            right="total_w // 2",
+        ),
+        "went to the top/left",
+    ),
+    Entry(
+        "pool2d",
+        "'same' treated as 'valid'",
+        pool_loop().replace('if padding == "valid":', "if True:"),
+        "padding='same' was ignored",
+    ),
+    Entry(
+        "pool2d",
+        "integer output buffer",
+        pool_loop(dtype="int"),
+        "whole numbers",
+    ),
+    Entry(
+        "pool2d",
+        "reduced over the channels too",
+        pool_loop(assign="out[:, i, j, :] = reduce(window, axis=(1, 2, 3))[:, None]"),
+        "over the channels too",
+    ),
+    Entry(
+        "pool2d",
+        "last row and column of windows dropped",
+        pool_loop(rows="out_h - 1").replace("range(out_w)", "range(out_w - 1)"),
+        "never computed (left at 0)",
+    ),
+    Entry(
+        "pool2d",
+        "output transposed",
+        pool_loop(assign="out[:, j, i, :] = reduce(window, axis=(1, 2))")
+        .replace(
+            "np.zeros((batch, out_h, out_w, channels)", "np.zeros((batch, out_w, out_h, channels)"
+        )
+        .replace("range(out_h)", "range(out_h)"),
+        "height and width swapped",
+    ),
+    Entry(
+        "pool2d",
+        "zero-filled 'same' padding",
+        pool_loop().replace("constant_values=np.nan", "constant_values=0"),
+        "'same' padding was filled with zeros",
+    ),
+    Entry(
+        "pool2d",
+        "min as -max(x)",
+        pool_loop(
+            assign='out[:, i, j, :] = -np.nanmax(window, axis=(1, 2)) if mode == "min" else reduce(window, axis=(1, 2))'
+        ),
+        "negated the output but not the input",
+    ),
+    Entry(
+        "pool2d",
+        "average as a sum",
+        pool_loop().replace('"avg": np.nanmean', '"avg": np.nansum'),
+        "summed, not averaged",
+    ),
+    Entry(
+        "pool2d",
+        "tf.nn in a helper",
+        """
+import tensorflow as tf
+
+def _pool(x, k, s, mode, padding):
+    op = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
+    return op(x, k, s, padding.upper()).numpy()
+
+def pool2d(x, pool_size, strides=None, mode="max", padding="valid"):
+    if mode == "min":
+        return -_pool(-x, pool_size, strides or pool_size, "max", padding)
+    return _pool(x, pool_size, strides or pool_size, mode, padding)
+""",
+        "pool2d -> _pool: tf is from tensorflow",
+    ),
+    Entry(
+        "pool2d",
+        "returns a list",
+        pool_loop().replace("    return out\n", "    return out.tolist()\n"),
+        "return a NumPy array",
+    ),
+]
+
+# -- notebook 01: output shapes, the layer, invariance ------------------------------------------
+
+SHAPE_FUNCTION = """
+def pool_output_shape(input_shape, pool_size, strides=None, padding="valid"):
+    height, width, channels = input_shape
+    kh, kw = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
+    sh, sw = (kh, kw) if strides is None else ((strides,) * 2 if isinstance(strides, int) else strides)
+    if padding == "valid":
+        return {valid}
+    return {same}
+"""
+
+
+def shape_function(
+    valid="((height - kh) // sh + 1, (width - kw) // sw + 1, channels)",
+    same="(math.ceil(height / sh), math.ceil(width / sw), channels)",
+) -> str:
+    return SHAPE_FUNCTION.format(valid=valid, same=same)
+
+
+POOL_OUTPUT_SHAPE = [
+    Entry("pool_output_shape", "floor and ceil (correct)", shape_function(), None),
+    Entry(
+        "pool_output_shape",
+        "integer ceil with -(-n // s) (correct)",
+        shape_function(same="(-(-height // sh), -(-width // sw), channels)"),
+        None,
+    ),
+    Entry(
+        "pool_output_shape",
+        "no +1",
+        shape_function(valid="((height - kh) // sh, (width - kw) // sw, channels)"),
+        "needs the +1",
+    ),
+    Entry(
+        "pool_output_shape",
+        "ceil in 'valid'",
+        shape_function(
+            valid="(math.ceil((height - kh) / sh) + 1, math.ceil((width - kw) / sw) + 1, channels)"
+        ),
+        "'valid' rounds down",
+    ),
+    Entry(
+        "pool_output_shape",
+        "floor in 'same'",
+        shape_function(same="(height // sh, width // sw, channels)"),
+        "'same' rounds up",
+    ),
+    Entry(
+        "pool_output_shape",
+        "a list",
+        shape_function(valid="[(height - kh) // sh + 1, (width - kw) // sw + 1, channels]"),
+        "return a tuple",
+    ),
+    Entry(
+        "pool_output_shape",
+        "true division",
+        shape_function(valid="((height - kh) / sh + 1, (width - kw) / sw + 1, channels)"),
+        "whole numbers",
+    ),
+    Entry(
+        "pool_output_shape",
+        "no channels",
+        shape_function(
+            valid="((height - kh) // sh + 1, (width - kw) // sw + 1)",
+            same="(math.ceil(height / sh), math.ceil(width / sw))",
+        ),
+        "the channels are missing",
+    ),
+]
+
+MIN_LAYER = """
+class MinPooling2D(keras.layers.Layer):
+    def __init__(self, pool_size, strides=None, padding="valid", **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size, self.strides, self.padding = pool_size, strides, padding
+        self.max_pool = keras.layers.MaxPooling2D(pool_size, {strides}, padding)
+
+    def call(self, inputs):
+        return {call}
+{shape_method}
+    def get_config(self):
+        return {{**super().get_config(), {config}}}
+"""
+SHAPE_METHOD = """
+    def compute_output_shape(self, input_shape):
+        return {shape}
+"""
+
+
+def min_layer(
+    strides="strides",
+    call="-self.max_pool(-inputs)",
+    shape="self.max_pool.compute_output_shape(input_shape)",
+    config='"pool_size": self.pool_size, "strides": self.strides, "padding": self.padding',
+    shape_method=None,
+) -> str:
+    method = SHAPE_METHOD.format(shape=shape) if shape_method is None else shape_method
+    return MIN_LAYER.format(strides=strides, call=call, shape_method=method, config=config)
+
+
+CEIL_SHAPE = """(
+            input_shape[0],
+            *(math.ceil((n - k) / s) + 1 if self.padding == "valid" else math.ceil(n / s)
+              for n, k, s in zip(input_shape[1:3], self.max_pool.pool_size, self.max_pool.strides)),
+            input_shape[3],
+        )"""
+
+MIN_POOLING_LAYER = [
+    Entry("MinPooling2D", "-max(-x) (correct)", min_layer(), None),
+    Entry(
+        "MinPooling2D",
+        "keras.ops and its own shape formula (correct)",
+        min_layer(
+            call="-keras.ops.max_pool(-inputs, self.max_pool.pool_size, self.max_pool.strides, self.padding)",
+            shape="""(
+            input_shape[0],
+            *((n - k) // s + 1 if self.padding == "valid" else -(-n // s)
+              for n, k, s in zip(input_shape[1:3], self.max_pool.pool_size, self.max_pool.strides)),
+            input_shape[3],
+        )""",
+        ),
+        None,
+    ),
+    Entry(
+        "MinPooling2D", "ceil in compute_output_shape", min_layer(shape=CEIL_SHAPE), "rounds down"
+    ),
+    Entry(
+        "MinPooling2D",
+        "no compute_output_shape",
+        min_layer(shape_method=""),
+        "define compute_output_shape",
+    ),
+    Entry(
+        "MinPooling2D",
+        "max pooling",
+        min_layer(call="self.max_pool(inputs)"),
+        "max pooling, not min",
+    ),
+    Entry(
+        "MinPooling2D",
+        "strides=None taken as 1",
+        min_layer(strides="strides or 1"),
+        "strides=None must default",
+    ),
+    Entry("MinPooling2D", "config without settings", min_layer(config=""), "get_config"),
+]
+
+INVARIANCE = """
+def invariance_score(images, shift, pool_size):
+    shifted = {shift}
+    a = pool2d(images[..., None], pool_size).reshape(len(images), -1)
+    b = pool2d(shifted[..., None], pool_size).reshape(len(images), -1)
+    {score}
+"""
+ZERO_SHIFT = (
+    "np.zeros_like(images); shifted[:, :, shift:] = images[:, :, : images.shape[2] - shift]"
+)
+PER_IMAGE = "return float(np.mean(np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))))"
+
+INVARIANCE_SCORE = [
+    Entry(
+        "invariance_score",
+        "zero-filled shift (correct)",
+        INVARIANCE.format(shift=ZERO_SHIFT, score=PER_IMAGE),
+        None,
+    ),
+    Entry(
+        "invariance_score",
+        "np.roll",
+        INVARIANCE.format(shift="np.roll(images, shift, axis=2)", score=PER_IMAGE),
+        "np.roll wraps",
+    ),
+    Entry(
+        "invariance_score",
+        "one cosine over all images",
+        INVARIANCE.format(
+            shift=ZERO_SHIFT,
+            score="return float(np.sum(a * b) / (np.linalg.norm(a) * np.linalg.norm(b)))",
+        ),
+        "per image, then the mean",
+    ),
+]
+
+# -- notebook 02 ---------------------------------------------------------------------------------
+
+ZERO_PAD = [
+    Entry(
+        "zero_pad",
+        "zeros and a slice (correct)",
+        """
+def zero_pad(x, pad):
+    (t, b), (l, r) = ((pad, pad), (pad, pad)) if isinstance(pad, int) else pad
+    out = np.zeros((x.shape[0], x.shape[1] + t + b, x.shape[2] + l + r, x.shape[3]), x.dtype)
+    out[:, t : t + x.shape[1], l : l + x.shape[2], :] = x
+    return out
+""",
+        None,
+    ),
+    Entry(
+        "zero_pad",
+        "every axis padded",
+        "def zero_pad(x, pad):\n    return np.pad(x, pad) if isinstance(pad, int) else np.pad(x, ((0, 0), *pad, (0, 0)))\n",
+        "batch and channel axes",
+    ),
+    Entry(
+        "zero_pad",
+        "pairs swapped",
+        "def zero_pad(x, pad):\n    (t, b), (l, r) = ((pad, pad), (pad, pad)) if isinstance(pad, int) else pad\n    return np.pad(x, ((0, 0), (l, r), (t, b), (0, 0)))\n",
+        "rows and columns swapped",
+    ),
+    Entry(
+        "zero_pad",
+        "edge values",
+        "def zero_pad(x, pad):\n    (t, b), (l, r) = ((pad, pad), (pad, pad)) if isinstance(pad, int) else pad\n    return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), mode='edge')\n",
+        "zeros, not copies",
+    ),
+    Entry(
+        "zero_pad",
+        "an int pads after only",
+        "def zero_pad(x, pad):\n    (t, b), (l, r) = ((0, pad), (0, pad)) if isinstance(pad, int) else pad\n    return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))\n",
+        "an int pads every side",
+    ),
+    Entry(
+        "zero_pad",
+        "Keras layer",
+        "def zero_pad(x, pad):\n    return keras.layers.ZeroPadding2D(pad)(x).numpy()\n",
+        "keras is from keras",
+    ),
+]
+
+SIZE = """
+def conv_output_size(n, k, s, padding):
+    if padding == "valid":
+        return {valid}
+    if padding == "same":
+        return {same}
+    return {explicit}
+"""
+
+
+def size_function(
+    valid="(n - k) // s + 1", same="math.ceil(n / s)", explicit="(n + 2 * padding - k) // s + 1"
+) -> str:
+    return SIZE.format(valid=valid, same=same, explicit=explicit)
+
+
+CONV_OUTPUT_SIZE = [
+    Entry("conv_output_size", "formula (correct)", size_function(), None),
+    Entry("conv_output_size", "divmod (correct)", size_function(same="n // s + (n % s > 0)"), None),
+    Entry(
+        "conv_output_size",
+        "no +1",
+        size_function(valid="(n - k) // s", explicit="(n + 2 * padding - k) // s"),
+        "needs the +1",
+    ),
+    Entry(
+        "conv_output_size",
+        "ceil",
+        size_function(
+            valid="math.ceil((n - k) / s) + 1", explicit="math.ceil((n + 2 * padding - k) / s) + 1"
+        ),
+        "floor, not ceil",
+    ),
+    Entry(
+        "conv_output_size",
+        "'same' as 'valid'",
+        size_function(same="(n - k) // s + 1"),
+        "'valid' formula for padding='same'",
+    ),
+    Entry(
+        "conv_output_size",
+        "padding added once",
+        size_function(explicit="(n + padding - k) // s + 1"),
+        "n + 2p, not n + p",
+    ),
+    Entry(
+        "conv_output_size",
+        "stride ignored",
+        size_function(valid="n - k + 1", same="n", explicit="n + 2 * padding - k + 1"),
+        "the stride was ignored",
+    ),
+    Entry(
+        "conv_output_size", "true division", size_function(valid="(n - k) / s + 1"), "whole number"
+    ),
+]
+
+SPLIT = """
+def same_padding(n, k, s):
+    total = {total}
+    return {result}
+"""
+
+
+def split_function(
+    total="max((math.ceil(n / s) - 1) * s + k - n, 0)", result="total // 2, total - total // 2"
+):
+    return SPLIT.format(total=total, result=result)
+
+
+SAME_PADDING = [
+    Entry("same_padding", "formula (correct)", split_function(), None),
+    Entry(
+        "same_padding",
+        "odd row before",
+        split_function(result="total - total // 2, total // 2"),
+        "odd padding row after",
+    ),
+    Entry(
+        "same_padding",
+        "k - 1 in all",
+        split_function(total="k - 1"),
+        "k - 1 is the total only for stride 1",
+    ),
+    Entry(
+        "same_padding",
+        "negative total",
+        split_function(total="(math.ceil(n / s) - 1) * s + k - n"),
+        "cannot be negative",
+    ),
+    Entry(
+        "same_padding",
+        "a list",
+        split_function(result="[total // 2, total - total // 2]"),
+        "a tuple",
+    ),
+]
+
+CONV = """
+def conv2d(x, kernel, bias, strides=1, padding="valid"):
+    kh, kw, _, filters = kernel.shape
+    sh, sw = {strides}
+    if padding == "same":
+        x = zero_pad(x, {same_pads})
+    elif padding != "valid":
+        x = zero_pad(x, {explicit})
+    batch, height, width, _ = x.shape
+    out_h, out_w = (height - kh) // sh + 1, (width - kw) // sw + 1
+    out = np.zeros((batch, out_h, out_w, filters), dtype={dtype})
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[:, i * sh : i * sh + kh, j * sw : j * sw + kw, :]
+            out[:, i, j, :] = {value}
+    return out
+"""
+CONV_RIGHT = dict(
+    strides="(strides, strides) if isinstance(strides, int) else strides",
+    same_pads="(same_padding(x.shape[1], kh, sh), same_padding(x.shape[2], kw, sw))",
+    explicit="padding",
+    dtype="np.result_type(x, kernel)",
+    value="np.tensordot(window, kernel, axes=([1, 2, 3], [0, 1, 2])) + bias",
+)
+
+
+def conv_loop(**mistake) -> str:
+    return CONV.format(**{**CONV_RIGHT, **mistake})
+
+
+CONV2D = [
+    Entry("conv2d", "loop with tensordot (correct)", conv_loop(), None),
+    Entry(
+        "conv2d",
+        "einsum over sliding windows (correct)",
+        """
+from numpy.lib.stride_tricks import sliding_window_view
+
+def conv2d(x, kernel, bias, strides=1, padding="valid"):
+    kh, kw = kernel.shape[:2]
+    sh, sw = (strides, strides) if isinstance(strides, int) else strides
+    if padding == "same":
+        x = zero_pad(x, (same_padding(x.shape[1], kh, sh), same_padding(x.shape[2], kw, sw)))
+    elif padding != "valid":
+        x = zero_pad(x, padding)
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+    return np.einsum("bhwcij,ijcf->bhwf", windows, kernel) + bias
+""",
+        None,
+    ),
+    Entry(
+        "conv2d",
+        "im2col and a matrix product (correct)",
+        """
+def conv2d(x, kernel, bias, strides=1, padding="valid"):
+    kh, kw, c, f = kernel.shape
+    sh, sw = (strides, strides) if isinstance(strides, int) else strides
+    if padding == "same":
+        x = zero_pad(x, (same_padding(x.shape[1], kh, sh), same_padding(x.shape[2], kw, sw)))
+    elif padding != "valid":
+        x = zero_pad(x, padding)
+    b, h, w, _ = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    columns = np.stack([x[:, i * sh : i * sh + kh, j * sw : j * sw + kw, :].reshape(b, -1)
+                        for i in range(oh) for j in range(ow)], axis=1)
+    return (columns @ kernel.reshape(-1, f) + bias).reshape(b, oh, ow, f)
+""",
+        None,
+    ),
+    Entry(
+        "conv2d",
+        "warns on stderr (correct)",
+        "import warnings\n"
+        + conv_loop().replace(
+            "    return out\n", '    warnings.warn("slow loop")\n    return out\n'
+        ),
+        None,
+    ),
+    Entry(
+        "conv2d",
+        "kernel flipped",
+        conv_loop(
+            value="np.tensordot(window, kernel[::-1, ::-1], axes=([1, 2, 3], [0, 1, 2])) + bias"
+        ),
+        "the kernel was flipped",
+    ),
+    Entry(
+        "conv2d",
+        "no bias",
+        conv_loop(value="np.tensordot(window, kernel, axes=([1, 2, 3], [0, 1, 2]))"),
+        "the bias was not added",
+    ),
+    Entry(
+        "conv2d",
+        "bias per tap",
+        conv_loop(
+            value="np.tensordot(window, kernel, axes=([1, 2, 3], [0, 1, 2])) + bias * kh * kw * kernel.shape[2]"
+        ),
+        "once per kernel tap",
+    ),
+    Entry("conv2d", "stride ignored", conv_loop(strides="1, 1"), "the stride was ignored"),
+    Entry("conv2d", "'same' ignored", conv_loop(same_pads="0"), "padding='same' was ignored"),
+    Entry(
+        "conv2d",
+        "'same' split evenly",
+        conv_loop(
+            same_pads="((same_padding(x.shape[1], kh, sh)[0],) * 2, (same_padding(x.shape[2], kw, sw)[0],) * 2)"
+        ),
+        "split evenly",
+    ),
+    Entry(
+        "conv2d",
+        "odd padding row on top",
+        conv_loop(
+            same_pads="(same_padding(x.shape[1], kh, sh)[::-1], same_padding(x.shape[2], kw, sw)[::-1])"
+        ),
+        "at the bottom/right, not the top/left",
+    ),
+    Entry(
+        "conv2d",
+        "kernel indexed [column, row]",
+        conv_loop(
+            value="np.tensordot(window, kernel.transpose(1, 0, 2, 3), axes=([1, 2, 3], [0, 1, 2])) + bias"
+        ).replace("kh, kw, _, filters = kernel.shape", "kw, kh, _, filters = kernel.shape"),
+        "kernel rows and columns swapped",
+    ),
+    Entry("conv2d", "integer output buffer", conv_loop(dtype="int"), "whole numbers"),
+    Entry(
+        "conv2d",
+        "explicit padding after only",
+        conv_loop(explicit="((0, padding), (0, padding))"),
+        "padding p goes on every side",
+    ),
+    Entry(
+        "conv2d",
+        "tf.nn.conv2d in a helper",
+        """
+import tensorflow as tf
+
+def _convolve(x, kernel, strides, padding):
+    return tf.nn.conv2d(x, kernel, strides, padding).numpy()
+
+def conv2d(x, kernel, bias, strides=1, padding="valid"):
+    if not isinstance(padding, str):
+        x, padding = zero_pad(x, padding), "valid"
+    return _convolve(x, kernel, strides, padding.upper()) + bias
+""",
+        "conv2d -> _convolve: tf is from tensorflow",
+    ),
+]
+
+SHAPE_TABLE_RIGHT = {
+    "conv1": (32, 32, 16),
+    "conv2": (30, 30, 32),
+    "pool1": (14, 14, 32),
+    "conv3": (6, 6, 64),
+    "conv4": (6, 6, 64),
+    "pool2": (2, 2, 64),
+    "flatten": (256,),
+    "logits": (10,),
+}
+
+
+def shape_table(**changes) -> str:
+    return f"shape_table = { ({**SHAPE_TABLE_RIGHT, **changes})!r}\n"
+
+
+SHAPE_TABLE = [
+    Entry("shape_table", "tuples (correct)", shape_table(), None),
+    Entry(
+        "shape_table",
+        "lists (correct)",
+        f"shape_table = { ({k: list(v) for k, v in SHAPE_TABLE_RIGHT.items()})!r}\n",
+        None,
+    ),
+    Entry(
+        "shape_table",
+        "'valid' formula for conv1",
+        shape_table(conv1=(30, 30, 16)),
+        "'valid' formula for padding='same'",
+    ),
+    Entry(
+        "shape_table",
+        "channels multiplied by pooling",
+        shape_table(pool1=(14, 14, 288)),
+        "pooling keeps the number of channels",
+    ),
+    Entry("shape_table", "flatten of one channel", shape_table(flatten=(4,)), "Flatten multiplies"),
+]
+
+BROKEN = "broken_shapes = {shapes!r}\ncollapsing_layer = {layer!r}\n"
+BROKEN_RIGHT = {"conv1": (6, 6, 96), "pool1": (2, 2, 96), "conv2": (2, 2, 256)}
+
+BROKEN_SHAPES = [
+    Entry(
+        "broken_shapes",
+        "the collapse found (correct)",
+        BROKEN.format(shapes=BROKEN_RIGHT, layer="pool2"),
+        None,
+    ),
+    Entry(
+        "broken_shapes",
+        "ceil everywhere",
+        BROKEN.format(
+            shapes={
+                "conv1": (7, 7, 96),
+                "pool1": (4, 4, 96),
+                "conv2": (4, 4, 256),
+                "pool2": (2, 2, 256),
+            },
+            layer="conv3",
+        ),
+        "floor, not ceil",
+    ),
+    Entry(
+        "broken_shapes",
+        "stride of conv1 ignored",
+        BROKEN.format(shapes={**BROKEN_RIGHT, "conv1": (22, 22, 96)}, layer="pool2"),
+        "the stride was ignored",
+    ),
+    Entry(
+        "broken_shapes",
+        "the collapse one layer late",
+        BROKEN.format(shapes=BROKEN_RIGHT, layer="conv3"),
+        "right after your last entry",
+    ),
+]
+
+FIXED = """
+def build_fixed_alexnet():
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((32, 32, 3)),
+        L.Conv2D(96, 3, padding="same", activation="relu"), {pool},
+        L.Conv2D(256, 5, padding="same", activation="relu"), {pool},
+        L.Conv2D(384, 3, padding="same", activation="relu"),
+        L.Conv2D(384, 3, padding="same", activation="relu"),
+        L.Conv2D(256, 3, padding="same", activation="relu"), {pool},
+        L.Flatten(),
+        L.Dense(10, activation={activation}),
+    ])
+"""
+
+FIXED_ALEXNET = [
+    Entry(
+        "fixed_alexnet",
+        "'same' convolutions (correct)",
+        FIXED.format(pool="L.MaxPooling2D(3, 2)", activation='"softmax"'),
+        None,
+    ),
+    Entry(
+        "fixed_alexnet",
+        "stride-2 first layer, 'valid' elsewhere (correct)",
+        """
+def build_fixed_alexnet():
+    L = keras.layers
+    inputs = keras.Input((32, 32, 3))
+    x = L.Conv2D(64, 3, padding="same", activation="relu")(inputs)      # 32
+    x = L.MaxPooling2D(3, 2)(x)                                          # 15
+    x = L.Conv2D(128, 3, padding="same", activation="relu")(x)
+    x = L.MaxPooling2D(3, 2)(x)                                          # 7
+    x = L.Conv2D(192, 3, padding="same", activation="relu")(x)
+    x = L.Conv2D(192, 3, padding="same", activation="relu")(x)
+    x = L.Conv2D(128, 3, padding="valid", activation="relu")(x)         # 5
+    x = L.MaxPooling2D(3, 2)(x)                                          # 2
+    return keras.Model(inputs, L.Dense(10, activation="softmax")(L.Flatten()(x)))
+""",
+        None,
+    ),
+    Entry(
+        "fixed_alexnet",
+        "average pooling",
+        FIXED.format(pool="L.AveragePooling2D(3, 2)", activation='"softmax"'),
+        "overlapping max pooling",
+    ),
+    Entry(
+        "fixed_alexnet",
+        "2x2 pooling",
+        FIXED.format(pool="L.MaxPooling2D(2, 2)", activation='"softmax"'),
+        "keep AlexNet's overlapping pooling",
+    ),
+    Entry(
+        "fixed_alexnet",
+        "no softmax",
+        FIXED.format(pool="L.MaxPooling2D(3, 2)", activation="None"),
+        "softmax",
+    ),
+]
+
+# -- notebook 03 ---------------------------------------------------------------------------------
+
+LENET = """
+def build_lenet5():
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input(({size}, {size}, 1)),
+        L.Conv2D(6, 5, activation="{act}", padding="{padding}"), L.{pool}(2),
+        L.Conv2D(16, 5, activation="tanh"), L.{pool}(2),
+        L.Conv2D(120, 5, activation="tanh"), L.Flatten(),
+        L.Dense(84, activation="tanh"),
+        {output}
+    ])
+"""
+
+
+def lenet(
+    size=32,
+    act="tanh",
+    padding="valid",
+    pool="AveragePooling2D",
+    output='L.Dense(10, activation="softmax"),',
+):
+    return LENET.format(size=size, act=act, padding=padding, pool=pool, output=output)
+
+
+BUILD_LENET5 = [
+    Entry("build_lenet5", "Sequential (correct)", lenet(), None),
+    Entry(
+        "build_lenet5",
+        "Dense then Softmax layer (correct)",
+        lenet(output="L.Dense(10), L.Softmax(),"),
+        None,
+    ),
+    Entry(
+        "build_lenet5",
+        "functional, C5 as Flatten + Dense (correct)",
+        """
+def build_lenet5():
+    L = keras.layers
+    inputs = keras.Input((32, 32, 1))
+    x = L.AveragePooling2D(2)(L.Conv2D(6, 5, activation="tanh")(inputs))
+    x = L.AveragePooling2D(2)(L.Activation("tanh")(L.Conv2D(16, 5)(x)))
+    x = L.Dense(120, activation="tanh")(L.Flatten()(x))
+    x = L.Dense(84, activation="tanh")(x)
+    return keras.Model(inputs, L.Dense(10, activation="softmax")(x))
+""",
+        None,
+    ),
+    Entry("build_lenet5", "max pooling", lenet(pool="MaxPooling2D"), "subsamples by averaging"),
+    Entry("build_lenet5", "ReLU", lenet(act="relu"), "tanh"),
+    Entry("build_lenet5", "'same' C1", lenet(padding="same"), "'valid'"),
+    Entry("build_lenet5", "28x28 input", lenet(size=28), "32x32"),
+]
+
+PRE = """
+def preprocess(images):
+    {body}
+"""
+PREPROCESS = [
+    Entry(
+        "preprocess",
+        "pad then scale (correct)",
+        PRE.format(
+            body='return (-0.1 + np.pad(images, ((0, 0), (2, 2), (2, 2)))[..., None] / 255 * 1.275).astype("float32")'
+        ),
+        None,
+    ),
+    Entry(
+        "preprocess",
+        "scale then pad with the background value (correct)",
+        PRE.format(
+            body='x = (images.astype("float32") / 255) * 1.275 - 0.1\n    return np.pad(x, ((0, 0), (2, 2), (2, 2)), constant_values=-0.1)[..., None].astype("float32")'
+        ),
+        None,
+    ),
+    Entry(
+        "preprocess",
+        "Keras preprocessing layers (correct)",
+        PRE.format(
+            body='x = keras.layers.ZeroPadding2D(2)(images[..., None].astype("float32"))\n    return keras.ops.convert_to_numpy(keras.layers.Rescaling(1.275 / 255, offset=-0.1)(x))'
+        ),
+        None,
+    ),
+    Entry(
+        "preprocess",
+        "divided by the batch's maximum",
+        PRE.format(
+            body='x = np.pad(images, ((0, 0), (2, 2), (2, 2)))[..., None].astype("float32")\n    return (-0.1 + x / x.max() * 1.275).astype("float32")'
+        ),
+        "largest value in the batch",
+    ),
+    Entry(
+        "preprocess",
+        "scaled to 0..1",
+        PRE.format(
+            body='return (np.pad(images, ((0, 0), (2, 2), (2, 2)))[..., None] / 255).astype("float32")'
+        ),
+        "scaled to 0..1",
+    ),
+    Entry(
+        "preprocess",
+        "padded with 0 after scaling",
+        PRE.format(
+            body='x = (images / 255 * 1.275 - 0.1).astype("float32")\n    return np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None]'
+        ),
+        "padded with 0 after rescaling",
+    ),
+    Entry(
+        "preprocess",
+        "no channel axis",
+        PRE.format(
+            body='return (-0.1 + np.pad(images, ((0, 0), (2, 2), (2, 2))) / 255 * 1.275).astype("float32")'
+        ),
+        "channel axis is missing",
+    ),
+    Entry(
+        "preprocess",
+        "float64",
+        PRE.format(
+            body="return -0.1 + np.pad(images, ((0, 0), (2, 2), (2, 2)))[..., None] / 255 * 1.275"
+        ),
+        "float32",
+    ),
+]
+
+FLATTEN_SIZES = [
+    Entry(
+        "flatten_sizes",
+        "computed (correct)",
+        "size_for_32 = 16 * 5 * 5\nsize_for_28 = 16 * 4 * 4\n",
+        None,
+    ),
+    Entry(
+        "flatten_sizes",
+        "poolings forgotten",
+        "size_for_32 = 16 * 24 * 24\nsize_for_28 = 16 * 20 * 20\n",
+        "the poolings halve the size twice",
+    ),
+    Entry(
+        "flatten_sizes",
+        "one map",
+        "size_for_32 = 5 * 5\nsize_for_28 = 4 * 4\n",
+        "Flatten multiplies by S4's 16 maps",
+    ),
+]
+
+# -- notebook 04 ---------------------------------------------------------------------------------
+
+ALEX = """
+def build_alexnet(groups=1):
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input(({size}, {size}, 3)),
+        L.Conv2D(96, 11, strides=4, activation="relu"), {after_conv1}
+        L.MaxPooling2D({pool}),
+        L.Conv2D(256, {conv2}, padding="same", activation="relu", groups=groups),
+        L.MaxPooling2D({pool}),
+        L.Conv2D(384, 3, padding="same", activation="relu"),
+        L.Conv2D(384, 3, padding="same", activation="relu", groups=groups),
+        L.Conv2D(256, 3, padding="same", activation="relu", groups=groups),
+        L.MaxPooling2D({pool}),
+        L.Flatten(),
+        L.Dense(4096, activation="relu"), {dropout}
+        L.Dense(4096, activation="relu"), L.Dropout(0.5),
+        L.Dense(1000, activation="softmax"),
+    ])
+"""
+
+
+def alexnet(size=227, after_conv1="", pool="3, 2", conv2=5, dropout="L.Dropout(0.5),"):
+    return ALEX.format(size=size, after_conv1=after_conv1, pool=pool, conv2=conv2, dropout=dropout)
+
+
+BUILD_ALEXNET = [
+    Entry("build_alexnet", "Sequential (correct)", alexnet(), None),
+    Entry(
+        "build_alexnet",
+        "ReLU as separate layers (correct)",
+        alexnet()
+        .replace(', activation="relu"', "")
+        .replace("L.Dense(4096),", "L.Dense(4096), L.ReLU(),")
+        .replace("strides=4),", 'strides=4), L.Activation("relu"),')
+        .replace('padding="same"),', 'padding="same"), L.ReLU(),')
+        .replace("groups=groups),", "groups=groups), L.ReLU(),"),
+        None,
+    ),
+    Entry("build_alexnet", "conv2 3x3", alexnet(conv2=3), "5x5"),
+    Entry("build_alexnet", "2x2 pooling", alexnet(pool="2, 2"), "overlapping pooling"),
+    Entry("build_alexnet", "224 input", alexnet(size=224), "227"),
+    Entry(
+        "build_alexnet",
+        "BatchNormalization after conv1",
+        alexnet(after_conv1="L.BatchNormalization(),"),
+        "predates batch normalization",
+    ),
+    Entry(
+        "build_alexnet",
+        "dropout after fc6 missing",
+        alexnet(dropout=""),
+        "dropout follows fc6 and fc7",
+    ),
+]
+
+LRN = """
+def lrn(a, k=2.0, n=5, alpha=1e-4, beta=0.75):
+    a = np.asarray(a, dtype=np.float64)
+    channels = a.shape[-1]
+    sums = np.zeros_like(a)
+    for i in range(channels):
+        {window}
+        sums[..., i] = {terms}.sum(axis=-1)
+    return {result}
+"""
+
+
+def lrn_function(
+    window="low, high = max(0, i - n // 2), min(channels, i + n // 2 + 1)",
+    terms="(a[..., low:high] ** 2)",
+    result="a / (k + alpha * sums) ** beta",
+):
+    return LRN.format(window=window, terms=terms, result=result)
+
+
+LRN_ENTRIES = [
+    Entry("lrn", "loop (correct)", lrn_function(), None),
+    Entry(
+        "lrn",
+        "cumulative sums (correct)",
+        """
+def lrn(a, k=2.0, n=5, alpha=1e-4, beta=0.75):
+    a = np.asarray(a, dtype=np.float64)
+    r, c = n // 2, a.shape[-1]
+    padded = np.concatenate([np.zeros(a.shape[:-1] + (r + 1,)), a ** 2, np.zeros(a.shape[:-1] + (r,))], axis=-1)
+    cumulative = np.cumsum(padded, axis=-1)
+    sums = cumulative[..., 2 * r + 1 :] - cumulative[..., : c]
+    return a / (k + alpha * sums) ** beta
+""",
+        None,
+    ),
+    Entry(
+        "lrn",
+        "alpha / n",
+        lrn_function(result="a / (k + alpha / n * sums) ** beta"),
+        "alpha was divided by n",
+    ),
+    Entry(
+        "lrn",
+        "window wraps around",
+        lrn_function(
+            window="idx = [(i + d) % channels for d in range(-(n // 2), n // 2 + 1)]",
+            terms="(a[..., idx] ** 2)",
+        ),
+        "must not wrap around",
+    ),
+    Entry("lrn", "not squared", lrn_function(terms="a[..., low:high]"), "squared activations"),
+    Entry(
+        "lrn",
+        "k outside the power",
+        lrn_function(result="a / (k + (alpha * sums) ** beta)"),
+        "k goes inside the power",
+    ),
+    Entry(
+        "lrn",
+        "n channels on each side",
+        lrn_function(window="low, high = max(0, i - n), min(channels, i + n + 1)"),
+        "n channels on each side",
+    ),
+    Entry(
+        "lrn",
+        "tf.nn",
+        "import tensorflow as tf\n\ndef lrn(a, k=2.0, n=5, alpha=1e-4, beta=0.75):\n    return tf.nn.local_response_normalization(a, n // 2, k, alpha, beta).numpy()\n",
+        "tf is from tensorflow",
+    ),
+]
+
+MACS = """
+def multiply_adds(layer):
+    {body}
+"""
+MULTIPLY_ADDS = [
+    Entry(
+        "multiply_adds",
+        "kernel size times output positions (correct)",
+        MACS.format(
+            body="return int(np.prod(layer.kernel.shape)) * int(np.prod(layer.output.shape[1:-1]))"
+        ),
+        None,
+    ),
+    Entry(
+        "multiply_adds",
+        "from the config, with groups (correct)",
+        MACS.format(
+            body="""config = layer.get_config()
+    if "units" in config:
+        return int(np.prod(layer.input.shape[1:])) // layer.input.shape[-1] * layer.input.shape[-1] * config["units"]
+    kh, kw = config["kernel_size"]
+    c_in = layer.input.shape[-1] // config["groups"]
+    h, w = layer.output.shape[1:3]
+    return kh * kw * c_in * config["filters"] * h * w"""
+        ),
+        None,
+    ),
+    Entry(
+        "multiply_adds",
+        "FLOPs",
+        MACS.format(
+            body="return 2 * int(np.prod(layer.kernel.shape)) * int(np.prod(layer.output.shape[1:-1]))"
+        ),
+        "that is FLOPs",
+    ),
+    Entry(
+        "multiply_adds",
+        "bias counted",
+        MACS.format(
+            body="return (int(np.prod(layer.kernel.shape)) + layer.kernel.shape[-1]) * int(np.prod(layer.output.shape[1:-1]))"
+        ),
+        "a bias is an addition",
+    ),
+    Entry(
+        "multiply_adds",
+        "groups ignored",
+        MACS.format(
+            body="""if len(layer.kernel.shape) == 2:
+        return int(np.prod(layer.kernel.shape)) * int(np.prod(layer.output.shape[1:-1]))
+    kh, kw, _, filters = layer.kernel.shape
+    return kh * kw * layer.input.shape[-1] * filters * int(np.prod(layer.output.shape[1:3]))"""
+        ),
+        "each filter sees only its group's",
+    ),
+    Entry(
+        "multiply_adds",
+        "weights only",
+        MACS.format(body="return int(np.prod(layer.kernel.shape))"),
+        "used again at every output position",
+    ),
+    Entry(
+        "multiply_adds",
+        "float",
+        MACS.format(
+            body="return float(np.prod(layer.kernel.shape) * np.prod(layer.output.shape[1:-1]))"
+        ),
+        "whole number",
+    ),
+]
+
+CIFAR = """
+def build_cifar_alexnet():
+    L = keras.layers
+
+    def block(filters, kernel):
+        return [{conv}, L.BatchNormalization(), L.ReLU()]
+
+    return keras.Sequential([
+        keras.Input((32, 32, 3)),
+        {front}
+        *block(32, 3), L.MaxPooling2D({pool}),
+        *block(64, 5), L.MaxPooling2D({pool}),
+        *block(96, 3), *block(96, 3), *block(64, 3), L.MaxPooling2D({pool}),
+        L.Flatten(),
+        L.Dense(512, activation="relu"), L.Dropout(0.3),
+        L.Dense(512, activation="relu"), L.Dropout(0.3),
+        {output}
+    ])
+"""
+
+
+def cifar(
+    conv='L.Conv2D(filters, kernel, padding="same", use_bias=False)',
+    front='L.RandomFlip("horizontal"), L.Rescaling(1 / 255),',
+    pool="3, 2",
+    output='L.Dense(10, activation="softmax"),',
+):
+    return CIFAR.format(conv=conv, front=front, pool=pool, output=output)
+
+
+BUILD_CIFAR_ALEXNET = [
+    Entry("build_cifar_alexnet", "Sequential (correct)", cifar(), None),
+    Entry(
+        "build_cifar_alexnet",
+        "rescaling before the flip, Dense then Softmax (correct)",
+        cifar(
+            front='L.Rescaling(1 / 255), L.RandomFlip("horizontal"),',
+            output="L.Dense(10), L.Softmax(),",
+        ),
+        None,
+    ),
+    Entry(
+        "build_cifar_alexnet",
+        "ZeroPadding2D and 'valid' convolutions (correct)",
+        cifar(
+            conv="*[L.ZeroPadding2D(kernel // 2), L.Conv2D(filters, kernel, use_bias=False)]"
+        ).replace("return [*[", "return [*["),
+        None,
+    ),
+    Entry(
+        "build_cifar_alexnet",
+        "biases in the convolutions",
+        cifar(conv='L.Conv2D(filters, kernel, padding="same")'),
+        "use_bias=False",
+    ),
+    Entry("build_cifar_alexnet", "2x2 pooling", cifar(pool="2, 2"), "overlapping pooling"),
+    Entry(
+        "build_cifar_alexnet",
+        "vertical flips",
+        cifar(front='L.RandomFlip("vertical"), L.Rescaling(1 / 255),'),
+        "left-right",
+    ),
+    Entry("build_cifar_alexnet", "no flip", cifar(front="L.Rescaling(1 / 255),"), "RandomFlip"),
+]
+
+CORPUS: list[Entry] = [
+    *POOL2D,
+    *POOL_OUTPUT_SHAPE,
+    *MIN_POOLING_LAYER,
+    *INVARIANCE_SCORE,
+    *ZERO_PAD,
+    *CONV_OUTPUT_SIZE,
+    *SAME_PADDING,
+    *CONV2D,
+    *SHAPE_TABLE,
+    *BROKEN_SHAPES,
+    *FIXED_ALEXNET,
+    *BUILD_LENET5,
+    *PREPROCESS,
+    *FLATTEN_SIZES,
+    *BUILD_ALEXNET,
+    *LRN_ENTRIES,
+    *MULTIPLY_ADDS,
+    *BUILD_CIFAR_ALEXNET,
+]
