@@ -1,4 +1,5 @@
-"""The ``grader`` command: ``grader release``, ``grader demo`` and ``grader grade``."""
+"""The ``grader`` command: ``grader release``, ``grader demo``, ``grader grade`` and
+``grader doctor``."""
 
 from __future__ import annotations
 
@@ -78,6 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this machine: TensorFlow against exact computations, the datasets, the sandbox",
+    )
+    doctor.add_argument(
+        "--cases", type=int, default=300, help="random cases per operation (default: 300)"
+    )
+    doctor.add_argument(
+        "--data", type=Path, default=None, help="dataset folder (default: the course's data/)"
+    )
+
     args = parser.parse_args(argv)
     try:
         if args.command == "release":
@@ -91,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             demo_job.run(workdir=args.workdir)
         elif args.command == "grade":
             return _grade(args)
+        elif args.command == "doctor":
+            from grader import doctor as doctor_job
+
+            return doctor_job.run(cases=args.cases, data_dir=args.data)
     except (NbgraderError, CollectError) as error:
         print(error, file=sys.stderr)
         return 1

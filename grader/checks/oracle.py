@@ -19,6 +19,7 @@ kernels are exact, and requires zero disagreements.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import keras
@@ -57,6 +58,9 @@ class Disagreement:
 
 
 _disagreements: list[Disagreement] = []
+# Every disagreement since the process started, by operation (never cleared): what
+# `grader doctor` and the reference sweep report.
+disagreement_counts: Counter[str] = Counter()
 
 
 def verified(
@@ -84,6 +88,7 @@ def verified(
     else:
         error = math.inf
     _disagreements.append(Disagreement(operation, case, error))
+    disagreement_counts[operation] += 1
     return exact
 
 
