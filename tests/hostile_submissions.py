@@ -67,6 +67,21 @@ USES_POOL2D = (*POOL2D_TESTS, "test_invariance_score")
 CORPUS = [
     Hostile("honest", "the reference answers", FULL_MARKS, None, edit=lambda nb, course: nb),
     Hostile(
+        "debug_prints",
+        "the reference answers, with pool2d printing a debug line to stderr on every call",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: _append(
+            nb,
+            "pool2d",
+            "_pool2d = pool2d\n\n"
+            "def pool2d(*args, **kwargs):\n"
+            "    import sys\n"
+            "    print('debug: pool2d called', file=sys.stderr)\n"
+            "    return _pool2d(*args, **kwargs)",
+        ),
+    ),
+    Hostile(
         "infinite_loop",
         "an endless loop in the last answer cell",
         10.0,

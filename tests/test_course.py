@@ -50,3 +50,32 @@ def test_library_noise_on_stderr_does_not_cost_a_passing_test_its_points(tmp_pat
     course.autograde("noise")
     [grade] = course.grades()
     assert grade.score == 1.0
+
+
+def test_a_students_own_stderr_does_not_cost_a_passing_check_its_points(tmp_path):
+    """A correct answer that prints a debug line to stderr while a check runs it keeps its
+    points under plain `nbgrader autograde` too: the checks show it on stdout instead."""
+    root = tmp_path / "course"
+    (root / "solutions" / "noise").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text((REPO_ROOT / "nbgrader_config.py").read_text())
+    source = (
+        "import sys\n"
+        "from grader.checks.failure import passed, student_check\n"
+        "def answer():\n"
+        "    print('debug: called', file=sys.stderr)\n"
+        "    return 4\n"
+        "@student_check\n"
+        "def check_answer(function):\n"
+        "    assert function() == 4\n"
+        "    passed('answer is 4')\n"
+        "check_answer(answer)"
+    )
+    nbformat.write(one_test_notebook(source), str(root / "solutions" / "noise" / "noise.ipynb"))
+    course = Course(root)
+    course.release("noise")
+    course.submit(
+        "student", "noise", {"noise": nbformat.read(course.release_notebook("noise", "noise"), 4)}
+    )
+    course.autograde("noise")
+    [grade] = course.grades()
+    assert grade.score == 1.0
