@@ -1,5 +1,5 @@
 """What the training benchmarks share: train a recipe over several seeds, timing each epoch
-(evaluation excluded), and summarise the runs as medians, ratios and calibration records."""
+(evaluation excluded), and summarise the runs as medians and ratios."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 import keras
 import tensorflow as tf
 
-from grader.thresholds import threshold_from
 from grader.training import Recipe, accuracy, train_from_scratch
 
 
@@ -121,22 +120,4 @@ def header(target: float) -> dict:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "target_accuracy": target,
         "recipes": {},
-    }
-
-
-def calibration_record(
-    command: str, results: dict, recipe: Recipe, seeds, margin: float, **extra
-) -> dict:
-    accuracies = [r["final_accuracy"] for r in results["recipes"][recipe.name]["runs"]]
-    return {
-        "command": command,
-        "date": results["date"],
-        "machine": results["machine"],
-        "recipe": recipe.describe(),
-        "seeds": list(seeds),
-        **extra,
-        "final_test_accuracies": accuracies,
-        "margin": margin,
-        "threshold": threshold_from(accuracies, margin),
-        "rule": "threshold = worst final test accuracy - margin, rounded down to 0.01 percentage points",
     }
