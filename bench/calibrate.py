@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("notebook", choices=["lenet5", "cifar_alexnet"])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
     parser.add_argument(
-        "--configs", nargs="+", choices=sorted(CONFIGURATIONS), default=["onednn-on", "onednn-off"]
+        "--configs", nargs="*", choices=sorted(CONFIGURATIONS), default=["onednn-on", "onednn-off"]
     )
     parser.add_argument("--calibrate", action="store_true", help="write the calibration record")
     parser.add_argument(

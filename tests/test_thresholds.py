@@ -1,6 +1,6 @@
-"""Every accuracy threshold follows from its calibration record, as bench/README.md describes."""
-
-import json
+"""Every accuracy threshold follows from its calibration record (bench/calibrate.py): honest
+runs of the course recipe over seeds and platform configurations, and a tolerance bound that
+at most 1% of honest students fall below."""
 
 import pytest
 
@@ -11,18 +11,37 @@ RECORDS = [("lenet5", LENET5), ("cifar_alexnet", CIFAR_ALEXNET)]
 
 
 @pytest.mark.parametrize("name, recipe", RECORDS)
-def test_the_threshold_is_the_worst_calibrated_accuracy_minus_the_margin(name, recipe):
+def test_the_threshold_is_the_tolerance_bound_of_the_recorded_runs(name, recipe):
     record = thresholds.calibration(name)
-    assert len(record["seeds"]) >= 3 and len(record["final_test_accuracies"]) == len(
-        record["seeds"]
-    )
+    accuracies = record["final_test_accuracies"]
+    assert len(accuracies) >= 3
     assert record["recipe"] == recipe.describe(), (
         "recalibrate after changing the recipe: " + record["command"]
     )
-    assert 0 < record["margin"] <= 0.01
-    assert record["threshold"] == thresholds.threshold_from(
-        record["final_test_accuracies"], record["margin"]
-    )
+    recomputed = thresholds.calibrated_threshold(accuracies)
+    assert record["threshold"] == recomputed["threshold"]
+    assert record["estimated_false_fail_rate"] <= 0.01
+    assert record["threshold"] <= min(accuracies)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "lenet5",
+        pytest.param(
+            "cifar_alexnet",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="3 runs, all oneDNN on: 8 seeds with oneDNN on and off (about 160 minutes "
+                "of training on 2 cores) are still to be run with bench/calibrate.py",
+            ),
+        ),
+    ],
+)
+def test_a_record_covers_eight_seeds_with_onednn_on_and_off(name):
+    runs = thresholds.calibration(name)["runs"]
+    for config in ("onednn-on", "onednn-off"):
+        assert len({r["seed"] for r in runs if r["config"] == config}) >= 8, config
 
 
 def test_the_grader_uses_the_recorded_thresholds():
@@ -33,6 +52,16 @@ def test_the_grader_uses_the_recorded_thresholds():
     )
 
 
-def test_a_threshold_is_rounded_down_never_up():
-    assert thresholds.threshold_from([0.99236, 0.9931], 0.002) == 0.9903
-    assert json.dumps(thresholds.threshold_from([0.9912], 0.002)) == "0.9892"
+def test_the_tolerance_factor_matches_the_published_tables():
+    # One-sided normal tolerance factors, 99% coverage, 95% confidence (e.g. NIST/SEMATECH
+    # e-Handbook, section 7.2.6.3): n = 3, 8, 20.
+    for n, k in ((3, 10.553), (8, 4.354), (20, 3.295)):
+        assert thresholds.tolerance_factor(n) == pytest.approx(k, rel=0.01)
+
+
+def test_a_threshold_is_rounded_down_never_up_and_never_above_the_worst_run():
+    record = thresholds.calibrated_threshold([0.9912, 0.9929, 0.9924, 0.9926])
+    assert record["threshold"] <= 0.9912
+    assert round(record["threshold"], 4) == record["threshold"]
+    tight = thresholds.calibrated_threshold([0.99, 0.99, 0.99])
+    assert tight["threshold"] == 0.99 and tight["estimated_false_fail_rate"] == 0.0
