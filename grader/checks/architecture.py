@@ -260,8 +260,7 @@ def _training_only_layers(model: keras.Model) -> list[tuple[str, dict]]:
     for layer in model.layers:
         kind = type(layer).__name__
         if kind in TRAINING_ONLY:
-            config = layer.get_config()
-            found.append((kind, {k: v for k, v in _settings(layer, config).items()}))
+            found.append((kind, _settings(layer, layer.get_config())))
     return found
 
 
