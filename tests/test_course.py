@@ -29,19 +29,15 @@ def one_test_notebook(test_source: str) -> nbformat.NotebookNode:
     return notebook
 
 
-def test_library_noise_on_stderr_does_not_cost_a_passing_test_its_points(tmp_path):
-    """nbgrader zeroes a test cell that wrote to stderr; TensorFlow's C++ logs and Python
-    warnings must not do that to a student whose test passed."""
+def graded_score(tmp_path, test_source: str) -> float:
+    """The score plain `nbgrader autograde` (configured by nbgrader_config.py) gives a one-cell
+    notebook whose graded test cell is ``test_source``, submitted unchanged."""
     root = tmp_path / "course"
     (root / "solutions" / "noise").mkdir(parents=True)
     (root / "nbgrader_config.py").write_text((REPO_ROOT / "nbgrader_config.py").read_text())
-    source = (
-        "import os, warnings\n"
-        "os.write(2, b'E0000 cuda_platform.cc:52] failed call to cuInit\\n')  # what TensorFlow's C++ code does\n"
-        "warnings.warn('a library warning')\n"
-        "assert 1 + 1 == 2"
+    nbformat.write(
+        one_test_notebook(test_source), str(root / "solutions" / "noise" / "noise.ipynb")
     )
-    nbformat.write(one_test_notebook(source), str(root / "solutions" / "noise" / "noise.ipynb"))
     course = Course(root)
     course.release("noise")
     course.submit(
@@ -49,15 +45,24 @@ def test_library_noise_on_stderr_does_not_cost_a_passing_test_its_points(tmp_pat
     )
     course.autograde("noise")
     [grade] = course.grades()
-    assert grade.score == 1.0
+    return grade.score
+
+
+def test_library_noise_on_stderr_does_not_cost_a_passing_test_its_points(tmp_path):
+    """nbgrader zeroes a test cell that wrote to stderr; TensorFlow's C++ logs and Python
+    warnings must not do that to a student whose test passed."""
+    source = (
+        "import os, warnings\n"
+        "os.write(2, b'E0000 cuda_platform.cc:52] failed call to cuInit\\n')  # what TensorFlow's C++ code does\n"
+        "warnings.warn('a library warning')\n"
+        "assert 1 + 1 == 2"
+    )
+    assert graded_score(tmp_path, source) == 1.0
 
 
 def test_a_students_own_stderr_does_not_cost_a_passing_check_its_points(tmp_path):
     """A correct answer that prints a debug line to stderr while a check runs it keeps its
     points under plain `nbgrader autograde` too: the checks show it on stdout instead."""
-    root = tmp_path / "course"
-    (root / "solutions" / "noise").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text((REPO_ROOT / "nbgrader_config.py").read_text())
     source = (
         "import sys\n"
         "from grader.checks.failure import passed, student_check\n"
@@ -70,12 +75,4 @@ def test_a_students_own_stderr_does_not_cost_a_passing_check_its_points(tmp_path
         "    passed('answer is 4')\n"
         "check_answer(answer)"
     )
-    nbformat.write(one_test_notebook(source), str(root / "solutions" / "noise" / "noise.ipynb"))
-    course = Course(root)
-    course.release("noise")
-    course.submit(
-        "student", "noise", {"noise": nbformat.read(course.release_notebook("noise", "noise"), 4)}
-    )
-    course.autograde("noise")
-    [grade] = course.grades()
-    assert grade.score == 1.0
+    assert graded_score(tmp_path, source) == 1.0
