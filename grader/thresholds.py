@@ -57,14 +57,20 @@ def tolerance_factor(n: int, coverage: float = COVERAGE, confidence: float = CON
     return float(np.quantile(ratios, confidence))
 
 
-def calibrated_threshold(accuracies: list[float]) -> dict:
-    """The threshold for these honest runs' final accuracies, and how it was reached."""
+def calibrated_threshold(accuracies: list[float], independent_runs: int | None = None) -> dict:
+    """The threshold for these honest runs' final accuracies, and how it was reached.
+
+    ``independent_runs``: how many of the runs are independent draws, when fewer than all
+    (the same seed on two platform configurations can train the very same model: the bound
+    then counts seeds, not runs)."""
     mean, sd = statistics.mean(accuracies), statistics.stdev(accuracies)
-    k = tolerance_factor(len(accuracies))
+    independent = independent_runs or len(accuracies)
+    k = tolerance_factor(independent)
     threshold = math.floor(min(min(accuracies), mean - k * sd) * 10_000) / 10_000
     false_fail = NormalDist(mean, sd).cdf(threshold) if sd > 0 else 0.0
     return {
         "final_test_accuracies": list(accuracies),
+        "independent_runs": independent,
         "mean": round(mean, 6),
         "sd": round(sd, 6),
         "tolerance_factor": round(k, 4),
