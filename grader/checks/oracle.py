@@ -69,10 +69,14 @@ def verified(
     exact_value,
     case: str = "",
     *,
-    atol: float = 1e-4,
-    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
 ) -> np.ndarray:
-    """Keras's value when the exact computation agrees with it, else the exact value."""
+    """Keras's value when the exact computation agrees with it, else the exact value.
+
+    "Agrees" means within float32 round-off (atol scaled by the largest value), as tight as
+    the checks' comparisons of students' answers or tighter, so that whichever value is used,
+    a right answer matches it."""
     exact = np.asarray(exact_value, dtype=np.float64)
     try:
         computed = np.asarray(keras_value, dtype=np.float64)
