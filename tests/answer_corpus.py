@@ -1297,6 +1297,94 @@ BUILD_CIFAR_ALEXNET = [
     Entry("build_cifar_alexnet", "no flip", cifar(front="L.Rescaling(1 / 255),"), "RandomFlip"),
 ]
 
+# More single mistakes, one for each remaining cause the checks can name.
+MORE = [
+    Entry(
+        "pool2d",
+        "mean for every mode",
+        pool_loop().replace('"max": np.nanmax', '"max": np.nanmean'),
+        "you computed avg pooling, not max pooling",
+    ),
+    Entry(
+        "pool2d",
+        "min as max(-x)",
+        pool_loop(
+            assign='out[:, i, j, :] = np.nanmax(-window, axis=(1, 2)) if mode == "min" else reduce(window, axis=(1, 2))'
+        ),
+        "negated the input but not the output",
+    ),
+    Entry(
+        "pool2d",
+        "zeros counted in the average",
+        pool_loop().replace(
+            "constant_values=np.nan", 'constant_values=0 if mode == "avg" else np.nan'
+        ),
+        "padded zeros were counted in the mean",
+    ),
+    Entry(
+        "pool2d",
+        "'valid' padded as 'same'",
+        pool_loop().replace('if padding == "valid":', "if False:"),
+        "you padded as for 'same'",
+    ),
+    Entry(
+        "pool_output_shape",
+        "strides=None taken as 1",
+        SHAPE_FUNCTION.replace(
+            "sh, sw = (kh, kw) if strides is None", "sh, sw = (1, 1) if strides is None"
+        ).format(
+            valid="((height - kh) // sh + 1, (width - kw) // sw + 1, channels)",
+            same="(math.ceil(height / sh), math.ceil(width / sw), channels)",
+        ),
+        "strides=None means strides = pool_size",
+    ),
+    Entry(
+        "pool_output_shape",
+        "'same' formula for 'valid'",
+        shape_function(valid="(math.ceil(height / sh), math.ceil(width / sw), channels)"),
+        "you used the 'same' formula for padding='valid'",
+    ),
+    Entry("conv_output_size", "floor in 'same'", size_function(same="n // s"), "'same' rounds up"),
+    Entry(
+        "lrn",
+        "multiplied",
+        lrn_function(result="a * (k + alpha * sums) ** beta"),
+        "do not multiply",
+    ),
+    Entry(
+        "lrn",
+        "no power",
+        lrn_function(result="a / (k + alpha * sums)"),
+        "raise the denominator to the power beta",
+    ),
+    Entry(
+        "preprocess",
+        "not rescaled",
+        PRE.format(
+            body='return np.pad(images, ((0, 0), (2, 2), (2, 2)))[..., None].astype("float32")'
+        ),
+        "the pixels were not rescaled",
+    ),
+    Entry(
+        "zero_pad",
+        "pairs read as (after, before)",
+        "def zero_pad(x, pad):\n    (b, t), (r, l) = ((pad, pad), (pad, pad)) if isinstance(pad, int) else pad\n    return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))\n",
+        "each pair is (before, after)",
+    ),
+    Entry(
+        "same_padding",
+        "split evenly",
+        split_function(result="total // 2, total // 2"),
+        "cannot be split symmetrically",
+    ),
+    Entry(
+        "conv2d",
+        "explicit padding ignored",
+        conv_loop(explicit="0"),
+        "the explicit padding was ignored",
+    ),
+]
+
 CORPUS: list[Entry] = [
     *POOL2D,
     *POOL_OUTPUT_SHAPE,
@@ -1316,4 +1404,5 @@ CORPUS: list[Entry] = [
     *LRN_ENTRIES,
     *MULTIPLY_ADDS,
     *BUILD_CIFAR_ALEXNET,
+    *MORE,
 ]
