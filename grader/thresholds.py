@@ -1,8 +1,8 @@
 """Accuracy thresholds, read from the calibration records that produced them.
 
-Each record in grader/calibration/ is written by a calibration script in bench/ (its
-``command`` field says which): the reference solution trained with the course recipe over
-several seeds, the worst test accuracy, the margin subtracted, and the resulting threshold.
+Each record in grader/calibration/ is written by bench/calibrate.py (its ``command`` field says
+how): honest runs of the reference solution with the course recipe over seeds and platform
+configurations, and the threshold their tolerance bound gives (``calibrated_threshold``).
 tests/test_thresholds.py checks that every threshold follows from its record.
 """
 
@@ -24,11 +24,6 @@ def calibration(name: str) -> dict:
             f"{path} is missing: create it with `python bench/{name}.py --calibrate`"
         )
     return json.loads(path.read_text())
-
-
-def threshold_from(accuracies: list[float], margin: float) -> float:
-    """The worst accuracy minus the margin, rounded down to 0.01 percentage points."""
-    return math.floor((min(accuracies) - margin) * 10_000) / 10_000
 
 
 COVERAGE, CONFIDENCE = 0.99, 0.95

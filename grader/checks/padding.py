@@ -120,10 +120,6 @@ def check_zero_pad(zero_pad: Callable, *, seed: int | None = 0, n_random: int = 
 # -- output sizes and TensorFlow's 'same' split -------------------------------------------
 
 
-# Notebook 04 computes AlexNet's sizes with it; the oracle module owns it.
-keras_conv_output_size = keras_output_size
-
-
 @dataclass(frozen=True)
 class SizeCase:
     n: int
