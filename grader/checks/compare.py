@@ -1,8 +1,10 @@
-"""Compare a student's array with the oracle's, and name the mistake when one fits.
+"""Compare a student's answers with the oracle's, and name the mistake that explains them.
 
 A *mistake* is a labelled function that computes what a plausible wrong implementation
-would return for the same input (from Keras too, with one setting changed). When the
-student's output equals a mistake's output, that mistake's label is the likely cause.
+would return for the same input (from the verified oracle, with one setting changed). When
+the student's answers equal a mistake's, on the failing case and on every other case of the
+check, that mistake's label is the likely cause (``diagnose``, ``likely_mistake``). Also here:
+the rule that a NumPy exercise uses no framework (``assert_numpy_only``) and answer types.
 """
 
 from __future__ import annotations
