@@ -34,8 +34,8 @@ def test_the_threshold_is_the_tolerance_bound_of_the_recorded_runs(name, recipe)
             "cifar_alexnet",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="3 runs, all oneDNN on: 8 seeds with oneDNN on and off (about 160 minutes "
-                "of training on 2 cores) are still to be run with bench/calibrate.py",
+                reason="5 seeds, all oneDNN on: 8 seeds with oneDNN on and off (about 100 more "
+                "minutes of training on 2 cores) are still to be run with bench/calibrate.py",
             ),
         ),
     ],
