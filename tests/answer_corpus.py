@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Entry:
-    answer: str  # the answer cell's grade_id
+    answer: str  # the answer cell's grade_id (a key of TESTS in tests/test_answer_corpus.py)
     name: str
     code: str
     cause: str | None  # None: a correct answer that must pass
@@ -1385,6 +1385,371 @@ MORE = [
     ),
 ]
 
+# One wrong answer for each cause not named above (tests/test_answer_corpus.py checks that
+# every cause in grader/checks is named for some answer).
+COVERAGE = [
+    Entry(
+        "pool2d",
+        "np.mean where a window holds padding",
+        pool_loop().replace('"avg": np.nanmean', '"avg": np.mean'),
+        "your output contains NaN",
+    ),
+    Entry(
+        "pool2d",
+        "one window short in 'valid'",
+        pool_loop(valid_size="(height - kh) // sh, (width - kw) // sw"),
+        "one window short along each axis",
+    ),
+    Entry(
+        "pool2d",
+        "zeros in min pooling's 'same' border",
+        pool_loop().replace(
+            "constant_values=np.nan", 'constant_values=0 if mode == "min" else np.nan'
+        ),
+        "min pooling must ignore padded cells",
+    ),
+    Entry(
+        "pool2d",
+        "pool_size and strides both read as (width, height)",
+        pool_loop()
+        .replace("kh, kw = (pool_size, pool_size)", "kw, kh = (pool_size, pool_size)")
+        .replace("sh, sw = (strides, strides)", "sw, sh = (strides, strides)"),
+        "rows and columns swapped",
+    ),
+    Entry(
+        "pool2d",
+        "reduced over the batch too",
+        pool_loop(assign="out[:, i, j, :] = reduce(window, axis=(0, 1, 2))"),
+        "reduced over the batch too",
+    ),
+    Entry(
+        "pool2d",
+        "negates x in place for min pooling",
+        pool_loop().replace(
+            "    batch, height, width, channels = x.shape\n",
+            "    batch, height, width, channels = x.shape\n"
+            '    if mode == "min":\n'
+            "        np.negative(x, out=x)\n"
+            '        return -pool2d(x, pool_size, strides, "max", padding)\n',
+        ),
+        "copy the input",
+    ),
+    Entry(
+        "pool_output_shape",
+        "pool_size and strides read as (width, height)",
+        shape_function(
+            valid="((height - kw) // sw + 1, (width - kh) // sh + 1, channels)",
+            same="(math.ceil(height / sw), math.ceil(width / sh), channels)",
+        ),
+        "rows and columns swapped",
+    ),
+    Entry(
+        "MinPooling2D",
+        "strides default to 1 in the layer",
+        min_layer().replace("strides=None, padding", "strides=1, padding"),
+        "strides must default to the pool size",
+    ),
+    Entry(
+        "MinPooling2D",
+        "compute_output_shape drops the batch axis",
+        min_layer(shape="self.max_pool.compute_output_shape(input_shape)[1:]"),
+        "return a tuple like the input_shape you were given",
+    ),
+    Entry(
+        "invariance_score",
+        "shifted left",
+        INVARIANCE.format(
+            shift="np.zeros_like(images); shifted[:, :, : images.shape[2] - shift] = images[:, :, shift:]",
+            score=PER_IMAGE,
+        ),
+        "shifted left (or down), not right",
+    ),
+    Entry(
+        "invariance_score",
+        "overlapping windows",
+        INVARIANCE.format(shift=ZERO_SHIFT, score=PER_IMAGE).replace(
+            "pool_size).reshape", "pool_size, strides=1).reshape"
+        ),
+        "must not overlap here",
+    ),
+    Entry(
+        "invariance_score",
+        "one score per image",
+        INVARIANCE.format(
+            shift=ZERO_SHIFT,
+            score="return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))",
+        ),
+        "average the per-image similarities",
+    ),
+    Entry(
+        "zero_pad",
+        "clears the input after padding",
+        """
+def zero_pad(x, pad):
+    (t, b), (l, r) = ((pad, pad), (pad, pad)) if isinstance(pad, int) else pad
+    out = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))
+    x.fill(0)  # free the input's values: they live on in the padded copy
+    return out
+""",
+        "build a new array",
+    ),
+    Entry(
+        "conv_output_size",
+        "'same' as padding (k - 1) // 2",
+        size_function(same="(n + 2 * ((k - 1) // 2) - k) // s + 1"),
+        "'same' is not 'pad (k - 1) // 2 on each side'",
+    ),
+    Entry(
+        "shape_table",
+        "batch axis included",
+        shape_table(conv1=(None, 32, 32, 16)),
+        "no batch axis",
+    ),
+    Entry(
+        "shape_table",
+        "a guess for conv1",
+        shape_table(conv1=(31, 31, 16)),
+        "work it out from the layer's settings",
+    ),
+    Entry(
+        "shape_table",
+        "a layer left out",
+        f"shape_table = { ({k: v for k, v in SHAPE_TABLE_RIGHT.items() if k != 'logits'})!r}\n",
+        "missing ['logits']",
+    ),
+    Entry(
+        "shape_table",
+        "layers in another order",
+        f"shape_table = {dict(reversed(list(SHAPE_TABLE_RIGHT.items())))!r}\n",
+        "list the layers in the model's order",
+    ),
+    Entry(
+        "shape_table",
+        "a misspelt name",
+        f"shape_table = { ({**SHAPE_TABLE_RIGHT, 'dense': (10,)})!r}\n",
+        "name no layer of the model",
+    ),
+    Entry(
+        "broken_shapes",
+        "a shape listed for the layer that collapses",
+        BROKEN.format(shapes={**BROKEN_RIGHT, "pool2": (0, 0, 256)}, layer="pool2"),
+        "a layer that Keras cannot build",
+    ),
+    Entry(
+        "broken_shapes",
+        "stops before conv2",
+        BROKEN.format(
+            shapes={k: v for k, v in BROKEN_RIGHT.items() if k != "conv2"}, layer="conv2"
+        ),
+        "the table stops too early",
+    ),
+    Entry(
+        "broken_shapes",
+        "a layer the model does not have",
+        BROKEN.format(shapes=BROKEN_RIGHT, layer="conv2d_3"),
+        "is not a layer of the model",
+    ),
+    Entry(
+        "fixed_alexnet",
+        "grayscale input",
+        FIXED.format(pool="L.MaxPooling2D(3, 2)", activation='"softmax"').replace(
+            "(32, 32, 3)", "(32, 32, 1)"
+        ),
+        "32x32 with 3 channels",
+    ),
+    Entry(
+        "fixed_alexnet",
+        "a convolution left out",
+        FIXED.format(pool="L.MaxPooling2D(3, 2)", activation='"softmax"').replace(
+            '        L.Conv2D(384, 3, padding="same", activation="relu"),\n', "", 1
+        ),
+        "keep AlexNet's structure",
+    ),
+    Entry(
+        "fixed_alexnet",
+        "ImageNet's 1000 classes",
+        FIXED.format(pool="L.MaxPooling2D(3, 2)", activation='"softmax"').replace(
+            "Dense(10,", "Dense(1000,"
+        ),
+        "end with Dense(10, activation='softmax')",
+    ),
+    Entry(
+        "build_lenet5",
+        "RGB input",
+        lenet().replace("(32, 32, 1)", "(32, 32, 3)"),
+        "one channel",
+    ),
+    Entry("build_lenet5", "no softmax", lenet(output="L.Dense(10),"), "class probabilities"),
+    Entry(
+        "build_lenet5",
+        "'same' C3",
+        lenet().replace(
+            'L.Conv2D(16, 5, activation="tanh")',
+            'L.Conv2D(16, 5, activation="tanh", padding="same")',
+        ),
+        "14x14 becomes 10x10",
+    ),
+    Entry(
+        "build_lenet5",
+        "3x3 C5",
+        lenet().replace("L.Conv2D(120, 5", "L.Conv2D(120, 3"),
+        "C5 is a 5x5 convolution on the 5x5 map",
+    ),
+    Entry(
+        "build_lenet5",
+        "a second output layer",
+        lenet(output='L.Dense(10, activation="softmax"), L.Dense(10, activation="softmax"),'),
+        "remove the extra layers",
+    ),
+    Entry(
+        "preprocess",
+        "4 pixels on one side",
+        PRE.format(
+            body='return (-0.1 + np.pad(images, ((0, 0), (0, 4), (0, 4)))[..., None] / 255 * 1.275).astype("float32")'
+        ),
+        "not 4 on one side",
+    ),
+    Entry(
+        "build_alexnet",
+        "7x7 conv1",
+        alexnet().replace("Conv2D(96, 11,", "Conv2D(96, 7,"),
+        "conv1 has 96 kernels of 11x11x3",
+    ),
+    Entry(
+        "build_alexnet",
+        "conv1 stride 5",
+        alexnet().replace("strides=4", "strides=5"),
+        "strides=4",
+    ),
+    Entry(
+        "build_alexnet",
+        "'same' conv1",
+        alexnet().replace(
+            'strides=4, activation="relu"', 'strides=4, padding="same", activation="relu"'
+        ),
+        "conv1 is 'valid'",
+    ),
+    Entry(
+        "build_alexnet",
+        "128 kernels in conv2",
+        alexnet().replace("L.Conv2D(256, 5,", "L.Conv2D(128, 5,"),
+        "conv2 has 256 kernels",
+    ),
+    Entry(
+        "build_alexnet",
+        "'valid' conv3",
+        alexnet().replace('L.Conv2D(384, 3, padding="same"', 'L.Conv2D(384, 3, padding="valid"', 1),
+        "keep the map size",
+    ),
+    Entry(
+        "build_alexnet",
+        "tanh in conv3",
+        alexnet().replace(
+            'L.Conv2D(384, 3, padding="same", activation="relu")',
+            'L.Conv2D(384, 3, padding="same", activation="tanh")',
+            1,
+        ),
+        "uses ReLU",
+    ),
+    Entry(
+        "build_alexnet",
+        "no softmax",
+        alexnet().replace('L.Dense(1000, activation="softmax")', "L.Dense(1000)"),
+        "class probabilities: softmax",
+    ),
+    Entry(
+        "build_alexnet",
+        "dropout 0.3",
+        alexnet(dropout="L.Dropout(0.3),"),
+        "drops half",
+    ),
+    Entry(
+        "build_alexnet",
+        "LRN as a Lambda layer",
+        alexnet(after_conv1="L.Lambda(lambda t: t / 2.0),"),
+        "the reference model leaves LRN out",
+    ),
+    Entry(
+        "build_alexnet(groups=2)",
+        "groups ignored",
+        alexnet().replace(", groups=groups", ""),
+        "groups=2",
+    ),
+    Entry(
+        "lrn",
+        "across the width",
+        """
+def lrn(a, k=2.0, n=5, alpha=1e-4, beta=0.75):
+    a = np.swapaxes(np.asarray(a, dtype=np.float64), -1, -2)
+    sums = np.zeros_like(a)
+    for i in range(a.shape[-1]):
+        low, high = max(0, i - n // 2), min(a.shape[-1], i + n // 2 + 1)
+        sums[..., i] = (a[..., low:high] ** 2).sum(axis=-1)
+    return np.swapaxes(a / (k + alpha * sums) ** beta, -1, -2)
+""",
+        "normalise across channels",
+    ),
+    Entry(
+        "multiply_adds",
+        "Dense as if on a flat input",
+        MACS.format(
+            body="""if len(layer.kernel.shape) == 2:
+        return int(np.prod(layer.kernel.shape))
+    return int(np.prod(layer.kernel.shape)) * int(np.prod(layer.output.shape[1:-1]))"""
+        ),
+        "Dense acts on the last axis at every other position",
+    ),
+    Entry(
+        "build_cifar_alexnet",
+        "grayscale input",
+        cifar().replace("(32, 32, 3)", "(32, 32, 1)"),
+        "32x32 with 3 channels",
+    ),
+    Entry(
+        "build_cifar_alexnet",
+        "rescaled to -1..1",
+        cifar(front='L.RandomFlip("horizontal"), L.Rescaling(1 / 127.5, offset=-1),'),
+        "maps 0..255 to 0..1",
+    ),
+    Entry(
+        "build_cifar_alexnet",
+        "'valid' first convolution",
+        cifar(
+            conv='L.Conv2D(filters, kernel, padding="valid" if filters == 32 else "same", use_bias=False)'
+        ),
+        "keep the map size",
+    ),
+    Entry(
+        "build_cifar_alexnet",
+        "ReLU inside the convolution",
+        cifar(conv='L.Conv2D(filters, kernel, padding="same", use_bias=False, activation="relu")'),
+        "Conv2D (no activation), BatchNormalization, then ReLU",
+    ),
+    Entry(
+        "build_cifar_alexnet",
+        "ReLU before BatchNormalization",
+        cifar().replace(
+            "return [{conv}, L.BatchNormalization(), L.ReLU()]".format(
+                conv='L.Conv2D(filters, kernel, padding="same", use_bias=False)'
+            ),
+            'return [L.Conv2D(filters, kernel, padding="same", use_bias=False), L.ReLU(), L.BatchNormalization()]',
+        ),
+        "Conv2D (no activation), BatchNormalization, then ReLU",
+    ),
+    Entry(
+        "build_cifar_alexnet",
+        "ReLU left out",
+        cifar().replace(", L.BatchNormalization(), L.ReLU()]", ", L.BatchNormalization()]"),
+        "a ReLU follows each BatchNormalization",
+    ),
+    Entry(
+        "build_cifar_alexnet",
+        "AlexNet's dropout rate",
+        cifar().replace("L.Dropout(0.3)", "L.Dropout(0.5)"),
+        "after fc6 and fc7",
+    ),
+]
+
 CORPUS: list[Entry] = [
     *POOL2D,
     *POOL_OUTPUT_SHAPE,
@@ -1405,4 +1770,5 @@ CORPUS: list[Entry] = [
     *MULTIPLY_ADDS,
     *BUILD_CIFAR_ALEXNET,
     *MORE,
+    *COVERAGE,
 ]

@@ -191,8 +191,11 @@ def test_weights_of_another_architecture_fail_with_an_explanation(
     x, y = small_test_set
     other = lenet(f6=L.Dense(64, activation="tanh"))()
     other.save_weights(tmp_path / "lenet5.weights.h5")
-    with pytest.raises(CheckFailure, match="Keras cannot load into it"):
+    with pytest.raises(CheckFailure, match="Keras cannot load into it") as failure:
         check_submitted_weights(lenet_reference, tmp_path, x, y)
+    assert failure.value.cause == (
+        "run the training cell again after changing build_lenet5(), and submit the new file"
+    )
 
 
 def test_weights_below_the_threshold_fail_and_above_pass(lenet_reference, tmp_path, capsys):
@@ -217,8 +220,9 @@ def test_weights_below_the_threshold_fail_and_above_pass(lenet_reference, tmp_pa
     )
     check.check_accuracy(*arguments, threshold=measured - 0.01, x_test=x, y_test=y)
     assert f"MNIST test accuracy {measured:.2%}" in capsys.readouterr().out
-    with pytest.raises(CheckFailure, match=f"at least {measured + 0.01:.2%}"):
+    with pytest.raises(CheckFailure, match=f"at least {measured + 0.01:.2%}") as failure:
         check.check_accuracy(*arguments, threshold=measured + 0.01, x_test=x, y_test=y)
+    assert failure.value.cause.startswith("train with the notebook's recipe to the end")
 
 
 def test_the_instructor_can_retrain_a_submission_without_weights(

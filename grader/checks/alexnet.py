@@ -115,7 +115,6 @@ ALEXNET_HINTS = {
         ): "dropout follows fc6 and fc7: Dense, Dropout, Dense, Dropout, Dense"
         for role in ("dropout6", "dropout7")
     },
-    ("pool5", "the output shape"): "the last pooling gives 6x6x256 = 9,216 values for fc6",
     ("extra", "batch normalization"): (
         "AlexNet (2012) predates batch normalization (2015); its normalisation was LRN, which "
         "this notebook builds on its own: the reference model leaves normalisation out"
@@ -485,7 +484,8 @@ CIFAR_HINTS = {
         for role, _, _ in CIFAR_CONVS
     },
     **{
-        (f"{role}_bn", "the activation"): "ReLU comes after BatchNormalization"
+        (f"{role}_bn", "the activation"): "a ReLU follows each BatchNormalization: Conv2D, "
+        "BatchNormalization, ReLU"
         for role, _, _ in CIFAR_CONVS
     },
     **{(f"pool{i}", "pool"): OVERLAPPING for i in (1, 2, 5)},

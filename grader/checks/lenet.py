@@ -59,7 +59,12 @@ HINTS = {
         "padding",
     ): "LeNet-5's convolutions are 'valid': the 32x32 input already carries the padding",
     ("C3", "padding"): "LeNet-5's convolutions are 'valid': 14x14 becomes 10x10",
-    ("C5", "the output shape"): "C5 is a 5x5 convolution on the 5x5 map: its output is 1x1x120",
+    # The reference reads as Flatten then Dense (C5's 5x5 kernels cover the whole 5x5 map), so
+    # a C5 that does not cover the map shows as a convolution where Flatten is expected.
+    ("flatten", "the kind of layer"): (
+        "C5 is a 5x5 convolution on the 5x5 map: its output is 1x1x120, which Flatten turns "
+        "into 120 values"
+    ),
 }
 
 

@@ -564,8 +564,9 @@ def _check_min_pooling_output_shape(layer_class: type, cases: list[PoolCase]) ->
             others = [(c, g[1:]) for c, g in answers if isinstance(g, tuple)]
             cause = (
                 likely_mistake(case, got[1:], others, ShapeCase.mistakes)
-                if isinstance(got, tuple)
-                else "return a tuple like the input_shape you were given: (batch, height, width, channels)"
+                if isinstance(got, tuple) and len(got) == len(expected)
+                else "return a tuple like the input_shape you were given: (batch, height, width, "
+                "channels), the batch size (None here) included"
             )
             raise CheckFailure(
                 f"MinPooling2D(pool_size={case.pool_size}, strides={case.strides}, "
