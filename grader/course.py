@@ -6,6 +6,7 @@ submitted/, autograded/, feedback/ and gradebook.db are nbgrader's own working s
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -127,9 +128,15 @@ class Course:
     def generate_feedback(self, assignment: str) -> None:
         self.nbgrader("generate_feedback", assignment, "--force")
 
-    def export_csv(self, path: Path | str) -> Path:
+    def export_csv(self, path: Path | str, db_url: str | None = None) -> Path:
+        """nbgrader's grades CSV, safe to open in a spreadsheet: a cell that a spreadsheet
+        would run as a formula (a student named "=HYPERLINK(...)") is quoted with a '."""
         path = Path(path).resolve()
-        self.nbgrader("export", f"--to={path}")
+        self.nbgrader("export", f"--to={path}", *([f"--db={db_url}"] if db_url else []))
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([[_inert(cell) for cell in row] for row in rows])
         return path
 
     def grades(self) -> list[Grade]:
@@ -153,3 +160,14 @@ class Course:
                                 )
                             )
         return sorted(found, key=lambda g: (g.student, g.assignment, g.notebook, g.grade_id))
+
+
+def _inert(cell: str) -> str:
+    """OWASP's rule for CSV injection: text starting with = + - @ tab or CR gets a leading '
+    (numbers such as -1.5 stay numbers)."""
+    if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(cell)
+        except ValueError:
+            return "'" + cell
+    return cell

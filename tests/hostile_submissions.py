@@ -27,7 +27,16 @@ class Hostile:
     expected_score: float
     expected_note: str | None  # a phrase the report must show for it (None: nothing to flag)
     zero: tuple[str, ...] = ()  # graded cells that must score 0
-    edit: object = field(default=None, repr=False)  # (notebook, course) -> notebook | bytes
+    edit: object = field(
+        default=lambda nb, course: nb, repr=False
+    )  # (notebook, course) -> notebook | bytes
+    # Other files of the upload: relative path -> bytes, or Link(target) for a symbolic link.
+    files: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Link:
+    target: str  # ``{course}`` is replaced by the grading course's folder
 
 
 def _cell(notebook, grade_id):
@@ -59,6 +68,26 @@ def _duplicate(notebook, grade_id):
     return notebook
 
 
+def _set_metadata(notebook, grade_id, value):
+    _cell(notebook, grade_id).metadata["nbgrader"] = value
+    return notebook
+
+
+def _deeply_nested(notebook, depth=100_000):
+    """Valid JSON that no recursive parser can read: a list nested ``depth`` deep."""
+    text = json.dumps(notebook)
+    return (text[:-1] + ', "deep": ' + "[" * depth + "]" * depth + "}").encode()
+
+
+FAKE_GRADER = b"""
+import sys
+class _Everything:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: print("all good")
+sys.modules["grader.checks.pooling"] = _Everything()
+"""
+
+
 STUB = "def pool2d(x, pool_size, strides=None, padding='valid', mode='max'):\n    return np.zeros((1, 1, 1, 1))"
 POOL2D_TESTS = ("test_pool2d_valid", "test_pool2d_same", "test_pool2d_min")
 # The invariance score is computed with the student's pool2d: a wrong pool2d fails it too.
@@ -66,6 +95,92 @@ USES_POOL2D = (*POOL2D_TESTS, "test_invariance_score")
 
 CORPUS = [
     Hostile("honest", "the reference answers", FULL_MARKS, None, edit=lambda nb, course: nb),
+    # -- inputs that once stopped the whole batch ------------------------------------------
+    Hostile(
+        "metadata_string",
+        "a test cell's nbgrader record replaced by a string",
+        FULL_MARKS,
+        "malformed nbgrader record",
+        edit=lambda nb, course: _set_metadata(nb, "test_pool2d_min", "graded"),
+    ),
+    Hostile(
+        "grade_id_list",
+        "a list as a test cell's grade_id",
+        FULL_MARKS,
+        "malformed nbgrader record",
+        edit=lambda nb, course: _set_metadata(
+            nb, "test_pool2d_same", {"grade": True, "grade_id": ["a"], "points": 2}
+        ),
+    ),
+    Hostile(
+        "deep_json",
+        "valid JSON nested 100,000 deep",
+        0.0,
+        "nested too deeply",
+        edit=lambda nb, course: _deeply_nested(nb),
+    ),
+    Hostile(
+        "lone_surrogate",
+        "prints a lone surrogate, which no UTF-8 file can hold",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: _append(nb, "invariance_score", "print('\\ud800')"),
+    ),
+    # -- uploads ----------------------------------------------------------------------------
+    Hostile(
+        "links_the_gradebook",
+        "a symbolic link to the course's gradebook (hidden tests inside) in the upload",
+        FULL_MARKS,
+        "is a symbolic link: left out",
+        files={"gradebook.db": Link("{course}/gradebook.db")},
+    ),
+    Hostile(
+        "shadows_grader",
+        "a wrong pool2d, and a grader/ package in the upload whose checks pass everything",
+        4.0,
+        "is code, not data",
+        zero=USES_POOL2D,
+        edit=lambda nb, course: _replace(nb, "pool2d", STUB),
+        files={"grader/__init__.py": FAKE_GRADER, "grader/checks/__init__.py": b""},
+    ),
+    Hostile(
+        "ipython_startup",
+        "a wrong pool2d, and an IPython startup file in the upload that passes every check",
+        4.0,
+        "hidden folder",
+        zero=USES_POOL2D,
+        edit=lambda nb, course: _replace(nb, "pool2d", STUB),
+        files={".ipython/profile_default/startup/00-pass.py": FAKE_GRADER},
+    ),
+    Hostile(
+        "own_timestamp",
+        "a timestamp.txt in the upload claiming an early submission",
+        FULL_MARKS,
+        None,
+        files={"timestamp.txt": b"2000-01-01 00:00:00.000000 UTC"},
+    ),
+    Hostile(
+        "=HYPERLINK(1)",
+        "a student id a spreadsheet would run as a formula",
+        FULL_MARKS,
+        None,
+    ),
+    # -- resources --------------------------------------------------------------------------
+    Hostile(
+        "disk_bomb",
+        "writes 64 MiB files into its workspace until the disk runs out, after its answers",
+        10.0,
+        "wrote more than",
+        zero=("test_invariance_score",),
+        edit=lambda nb, course: _append(
+            nb,
+            "invariance_score",
+            "import itertools, time\n"
+            "for i in itertools.count():\n"
+            "    open(f'filler-{i}', 'wb').write(b'x' * 2**26)\n"
+            "    time.sleep(0.05)",
+        ),
+    ),
     Hostile(
         "debug_prints",
         "the reference answers, with pool2d printing a debug line to stderr on every call",
@@ -197,7 +312,8 @@ CORPUS = [
 
 
 def write(folder, reference: nbformat.NotebookNode, course) -> None:
-    """Each hostile student's submission in ``folder/<student>/01_pooling.ipynb``."""
+    """Each hostile student's submission in ``folder/<student>/01_pooling.ipynb``, with its
+    other files beside it."""
     for hostile in CORPUS:
         notebook = hostile.edit(copy.deepcopy(reference), course)
         target = folder / hostile.student / f"{ASSIGNMENT}.ipynb"
@@ -206,3 +322,10 @@ def write(folder, reference: nbformat.NotebookNode, course) -> None:
             target.write_bytes(notebook)
         else:
             target.write_text(json.dumps(notebook, indent=1))
+        for relative, content in hostile.files.items():
+            path = target.parent / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, Link):
+                path.symlink_to(content.target.replace("{course}", str(course)))
+            else:
+                path.write_bytes(content)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+from pathlib import Path
 
 import hostile_submissions
 import pytest
 from hostile_submissions import ASSIGNMENT, CORPUS
+from nbgrader.api import Gradebook
 
-from grader.batch.limits import GIB, Limits
+from grader.batch.limits import GIB, MIB, Limits
 from grader.batch.runner import grade_class
 from grader.batch.sandbox import bubblewrap_problem
 from grader.course import Course
@@ -21,7 +24,10 @@ LIMITS = Limits(
     cell_timeouts={"setup": 180},
     submission_timeout_s=400,
     memory_bytes=3 * GIB,
+    disk_bytes=512 * MIB,
+    file_bytes=128 * MIB,
 )
+UNREADABLE = {"invalid_json", "deep_json"}  # no notebook to give feedback on
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +75,7 @@ def test_each_submission_scores_what_it_earned_and_says_why(graded_class, hostil
 def test_feedback_never_shows_hidden_tests(graded_class):
     course, _, outcome = graded_class
     pages = list((course.root / "feedback").rglob("*.html"))
-    assert len(pages) == len(CORPUS) - 1  # the notebook that is not JSON has no feedback page
+    assert len(pages) == len(CORPUS) - len(UNREADABLE)
     for page in pages:
         text = page.read_text()
         assert "HIDDEN TESTS" not in text and "n_random" not in text, page
@@ -83,12 +89,35 @@ def test_csv_and_report_cover_the_class(graded_class):
     course, _, outcome = graded_class
     with open(outcome.csv_path) as f:
         rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
-    assert rows == {h.student: h.expected_score for h in CORPUS}
+    # A name a spreadsheet would run as a formula is quoted.
+    assert rows == {
+        ("'" if h.student[0] == "=" else "") + h.student: h.expected_score for h in CORPUS
+    }
     report = outcome.report_path.read_text()
     for hostile in CORPUS:
         assert hostile.student in report
     assert "Isolated with bubblewrap" in report
     assert (outcome.report_path.parent / "report.png").stat().st_size > 10_000
+
+
+def test_the_submission_time_is_the_collections_not_the_students(graded_class):
+    course, _, outcome = graded_class
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gradebook:
+        submitted = gradebook.find_submission(ASSIGNMENT, "own_timestamp").timestamp
+    assert submitted is not None and submitted.year > 2000
+
+
+def test_no_process_outlives_its_submission(graded_class):
+    leftovers = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                command = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"ipykernel_launcher" in command and b"grade-" in command:
+                leftovers.append(command.decode(errors="replace"))
+    assert not leftovers
 
 
 def test_a_rerun_grades_only_what_changed(graded_class):

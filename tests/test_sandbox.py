@@ -1,7 +1,9 @@
-"""The sandbox a student's kernel runs in: no network, no course folder, bounded memory."""
+"""The sandbox untrusted code runs in: no network, no capabilities, nothing of the host in
+view beyond Python, the packages and the datasets, bounded memory, files and processes."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -9,37 +11,36 @@ import threading
 
 import pytest
 
-from grader.batch.limits import GIB
-from grader.batch.sandbox import Sandbox, bubblewrap_problem, course_sandbox
+from grader.batch.limits import GIB, MIB, Limits
+from grader.batch.sandbox import DiskQuota, Sandbox, bubblewrap_problem, course_sandbox
+
+LIMITS = Limits(memory_bytes=2 * GIB, file_bytes=64 * MIB, processes=64)
 
 
-def test_without_isolation_the_memory_limit_still_applies(tmp_path):
-    command = Sandbox(isolate=False, memory_bytes=2 * GIB).command(["python"], tmp_path)
-    assert command == ["prlimit", f"--as={2 * GIB}", "--", "python"]
-
-
-def test_isolated_kernels_lose_the_network_and_the_hidden_folders(tmp_path):
-    hidden = tmp_path / "course"
-    hidden.mkdir()
-    command = Sandbox(True, GIB, readable=(), hidden=(str(hidden),)).command(["python"], tmp_path)
-    assert "--unshare-all" in command
-    assert command[command.index("--tmpfs") + 1] == str(hidden)
-    assert command[command.index("--bind") + 1] == str(tmp_path)
+def test_without_isolation_the_limits_and_the_scrubbed_environment_still_apply(tmp_path):
+    command = Sandbox(isolate=False, limits=LIMITS).command(["python"], tmp_path, {"A": "1"})
+    assert command[:3] == ["env", "-i", "A=1"]
+    assert f"--as={2 * GIB}" in command and f"--fsize={64 * MIB}" in command
+    assert command[-1] == "python"
 
 
 def test_turning_isolation_off_is_reported(tmp_path):
-    sandbox, problem = course_sandbox(tmp_path, (), GIB, isolate=False)
+    sandbox, problem = course_sandbox(tmp_path, LIMITS, isolate=False)
     assert not sandbox.isolate and "turned off" in problem
 
 
 needs_bwrap = pytest.mark.skipif(bubblewrap_problem() is not None, reason=str(bubblewrap_problem()))
 
 
-def _run_inside(course, workspace, code: str) -> subprocess.CompletedProcess:
-    sandbox, problem = course_sandbox(course, (), 2 * GIB)
+def _run_inside(course, workspace, code: str, environment=None) -> subprocess.CompletedProcess:
+    sandbox, problem = course_sandbox(course, LIMITS)
     assert problem is None
+    sandbox.prepare_workspace(workspace)
     return subprocess.run(
-        sandbox.command([sys.executable, "-c", code], workspace), capture_output=True, text=True
+        sandbox.command([sys.executable, "-c", code], workspace, environment or {}),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -52,17 +53,58 @@ def course_and_workspace(tmp_path_factory):
 
 
 @needs_bwrap
-def test_student_code_cannot_read_the_course_folder(course_and_workspace):
+def test_student_code_sees_no_course_folder_no_home_and_no_system_secrets(course_and_workspace):
     course, workspace = course_and_workspace
-    result = _run_inside(course, workspace, f"open({str(course / 'gradebook.db')!r})")
-    assert "FileNotFoundError" in result.stderr
+    code = (
+        "import os\n"
+        f"for path in [{str(course / 'gradebook.db')!r}, '/etc/shadow', '/root/.bashrc', '/home', '/run', '/var']:\n"
+        "    print(path, os.path.exists(path))\n"
+    )
+    result = _run_inside(course, workspace, code)
+    assert result.returncode == 0, result.stderr
+    assert all(line.endswith("False") for line in result.stdout.splitlines()), result.stdout
+
+
+@needs_bwrap
+def test_student_code_runs_without_capabilities_and_not_as_root(course_and_workspace):
+    course, workspace = course_and_workspace
+    code = (
+        "import os\n"
+        "status = open('/proc/self/status').read()\n"
+        "print(next(l for l in status.splitlines() if l.startswith('CapEff')).split()[1])\n"
+        "print(os.getuid())"
+    )
+    result = _run_inside(course, workspace, code)
+    capabilities, uid = result.stdout.split()
+    assert int(capabilities, 16) == 0
+    if os.geteuid() == 0:
+        assert uid == "65534"  # nobody, not root
+
+
+@needs_bwrap
+def test_student_code_gets_only_the_environment_it_is_given(course_and_workspace, monkeypatch):
+    course, workspace = course_and_workspace
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "hunter2")
+    code = "import os; print(sorted(os.environ))"
+    result = _run_inside(course, workspace, code, {"ONLY_THIS": "1"})
+    assert "GRADER_SECRET_TOKEN" not in result.stdout and "ONLY_THIS" in result.stdout
 
 
 @needs_bwrap
 def test_student_code_can_write_its_workspace_only(course_and_workspace):
     course, workspace = course_and_workspace
-    result = _run_inside(course, workspace, "open('model.weights.h5', 'w').write('w')")
-    assert result.returncode == 0 and (workspace / "model.weights.h5").read_text() == "w"
+    code = (
+        "open('model.weights.h5', 'w').write('w')\n"
+        "for path in ['/tmp/x', '/dev/shm/x', '/dev/x', '/usr/x']:\n"
+        "    try:\n"
+        "        open(path, 'w').write('x')\n"
+        "        print('wrote', path)\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    result = _run_inside(course, workspace, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and (workspace / "model.weights.h5").read_text() == "w"
 
 
 @needs_bwrap
@@ -85,3 +127,39 @@ def test_allocations_past_the_memory_limit_fail_in_python(course_and_workspace):
     code = "import numpy as np\nhoard = [np.ones(10**8) for _ in range(10)]"  # 8 GB > 2 GiB
     result = _run_inside(course, workspace, code)
     assert "MemoryError" in result.stderr
+
+
+@needs_bwrap
+def test_a_file_past_the_file_limit_cannot_be_written(course_and_workspace):
+    course, workspace = course_and_workspace
+    code = (
+        "import signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "open('big', 'wb').write(b'x' * (100 * 2**20))"  # 100 MiB > 64 MiB
+    )
+    result = _run_inside(course, workspace, code)
+    assert "File too large" in result.stderr
+
+
+@needs_bwrap
+def test_a_thread_bomb_stops_at_the_process_limit(course_and_workspace):
+    course, workspace = course_and_workspace
+    code = (
+        "import threading, time\n"
+        "started = 0\n"
+        "try:\n"
+        "    for _ in range(1000):\n"
+        "        threading.Thread(target=time.sleep, args=(3,), daemon=True).start()\n"
+        "        started += 1\n"
+        "except RuntimeError:\n"
+        "    print('stopped after', started)\n"
+    )
+    result = _run_inside(course, workspace, code)
+    assert result.stdout.startswith("stopped after"), result.stdout + result.stderr
+
+
+def test_the_disk_quota_counts_every_file_of_the_workspace(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "weights.h5").write_bytes(os.urandom(3 * MIB))
+    (tmp_path / "b.bin").write_bytes(os.urandom(2 * MIB))
+    assert DiskQuota(tmp_path, 4 * MIB).exceeded()
+    assert not DiskQuota(tmp_path, 8 * MIB).exceeded()

@@ -12,13 +12,17 @@ Whatever the source, submissions end up in the course's ``submitted/<student>/<a
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import os
 import shutil
+import stat
 from pathlib import Path
 
 # Files named <student>_<notebook or weights file>, as LMS downloads often are, e.g.
 # "ada_01_pooling.ipynb" for student "ada". Instructors override it with --zip-regexp.
 DEFAULT_ZIP_REGEXP = r".*/(?P<student_id>[^/_]+)_(?P<file_id>[^/]+)$"
+TIMESTAMP = "timestamp.txt"  # nbgrader's: when the submission was collected
 
 
 class CollectError(RuntimeError):
@@ -37,7 +41,11 @@ def students(course_root: Path, assignment: str) -> list[str]:
 
 
 def from_folder(source: Path, course_root: Path, assignment: str) -> list[str]:
-    """Copy ``source/<student>/[<assignment>/]...`` into submitted/; return the students."""
+    """Copy ``source/<student>/[<assignment>/]...`` into submitted/; return the students.
+
+    Links are copied as links and special files (devices, pipes) not at all, so nothing
+    outside the upload comes in with it (workspace_files then refuses the links, with a
+    note); the submission time is the collection's, never a timestamp.txt in the upload."""
     source = source.resolve()
     if not source.is_dir():
         raise CollectError(f"no folder of submissions at {source}")
@@ -49,7 +57,9 @@ def from_folder(source: Path, course_root: Path, assignment: str) -> list[str]:
         target = submitted_dir(course_root, folder.name, assignment)
         if target.exists():
             shutil.rmtree(target)
-        shutil.copytree(files, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copytree(files, target, symlinks=True, ignore=_not_copied)
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+        (target / TIMESTAMP).write_text(stamp)
         found.append(folder.name)
     if not found:
         raise CollectError(f"{source} holds no student folders")
@@ -78,14 +88,87 @@ def from_zips(
     return students(course.root, assignment)
 
 
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    skipped = {".ipynb_checkpoints", TIMESTAMP}
+    for name in names:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skipped.add(name)  # a device, pipe or socket: nothing a student uploads
+    return skipped
+
+
+# What a submission may hold besides its notebooks: data, such as trained weights. Code
+# (a grader/ package, an IPython startup file) could shadow what the notebooks import.
+CODE_SUFFIXES = (".py", ".pyc", ".pth", ".so", ".ipy", ".pyx", ".sh")
+
+
+def workspace_files(folder: Path, max_bytes: int) -> tuple[dict[str, bytes], list[str]]:
+    """The files of a submission that go into its workspace, and what was refused, with why.
+
+    Never follows a link; refuses links, special files, hidden files and folders, code and
+    files over ``max_bytes``. The notebooks go separately (sanitized)."""
+    files: dict[str, bytes] = {}
+    refused: list[str] = []
+    for current, folders, names in os.walk(folder, followlinks=False):
+        base = Path(current)
+        for name in sorted(folders):
+            if name.startswith(".") or (base / name).is_symlink():
+                folders.remove(name)
+                refused.append(
+                    f"{(base / name).relative_to(folder)}/ was left out (a link or a hidden folder)"
+                )
+        for name in sorted(names):
+            path = base / name
+            relative = str(path.relative_to(folder))
+            info = os.lstat(path)
+            if name == TIMESTAMP or (path.suffix == ".ipynb" and base == folder):
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                refused.append(f"{relative} is a symbolic link: left out")
+            elif not stat.S_ISREG(info.st_mode):
+                refused.append(f"{relative} is not a regular file: left out")
+            elif name.startswith("."):
+                refused.append(f"{relative} is a hidden file: left out")
+            elif path.suffix.lower() in CODE_SUFFIXES:
+                refused.append(
+                    f"{relative} is code, not data: left out (a submission is graded from its notebooks)"
+                )
+            elif info.st_size > max_bytes:
+                refused.append(
+                    f"{relative} is {info.st_size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB "
+                    "a file may have: left out"
+                )
+            else:
+                files[relative] = _read_no_follow(path)
+    return files, refused
+
+
+def _read_no_follow(path: Path) -> bytes:
+    """The file's bytes; fails rather than follow a link swapped in since it was checked."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read()
+
+
 def content_hash(folder: Path, *also: bytes) -> str:
-    """A submission's identity for re-runs: its files, plus what grades them (``also``)."""
+    """A submission's identity for re-runs: its files, plus what grades them (``also``).
+    Links count by where they point; nothing is followed."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if path.name == "timestamp.txt":
-            continue
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for current, folders, names in sorted(os.walk(folder, followlinks=False)):
+        folders.sort()
+        for name in sorted(
+            names + [f for f in folders if os.path.islink(os.path.join(current, f))]
+        ):
+            path = Path(current, name)
+            relative = str(path.relative_to(folder)).encode()
+            if name == TIMESTAMP and Path(current) == folder:
+                continue
+            if path.is_symlink():
+                digest.update(relative + b"\0->" + os.readlink(path).encode())
+            elif path.is_file():
+                digest.update(relative + b"\0")
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.file_digest(handle, "sha256").digest())
     for part in also:
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()

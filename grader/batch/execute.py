@@ -14,10 +14,13 @@ instead of counting a cell without errors as passed.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import shutil
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +33,9 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from grader.batch import integrity
 from grader.batch.limits import GIB, Limits
-from grader.batch.sandbox import Sandbox
-from grader.grading import GRADING_VARIABLE, KERNEL_ARGUMENTS
+from grader.batch.sandbox import DiskQuota, Sandbox
+from grader.datasets import DATA_DIR_VARIABLE
+from grader.grading import GRADING_VARIABLE, KERNEL_ARGUMENTS, RETRAIN_VARIABLE
 from grader.notebook_cells import nbgrader_meta
 
 GUARD_TIMEOUT_S = 60
@@ -78,13 +82,42 @@ class TaskResult:
 
 
 class _WrappedKernelManager(AsyncKernelManager):
-    """Starts the kernel through the sandbox's command (bubblewrap, prlimit)."""
+    """Starts the kernel through the sandbox's command (bubblewrap, setpriv, prlimit)."""
 
     sandbox: Sandbox
     workspace: Path
+    environment: dict[str, str]
 
     def format_kernel_cmd(self, extra_arguments=None):
-        return self.sandbox.command(super().format_kernel_cmd(extra_arguments), self.workspace)
+        command = super().format_kernel_cmd(extra_arguments)
+        # The connection file is written by now; the sandbox's user must be able to read it.
+        self.sandbox.prepare_workspace(self.workspace)
+        return self.sandbox.command(command, self.workspace, self.environment)
+
+
+class _BoundedClient(NotebookClient):
+    """nbclient, keeping at most ``limit`` bytes of output per cell: a cell that prints
+    without end must not fill the grader's memory or the student's feedback page."""
+
+    limit: int = 64 * 1024
+
+    def output(self, outs, msg, display_id, cell_index):
+        kept = getattr(self, "_kept", {})
+        self._kept = kept
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        before = kept.get(cell_index, 0)
+        kept[cell_index] = before + size
+        if before + size <= self.limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if before <= self.limit:
+            outs.append(
+                nbformat.v4.new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"\n[output cut: this cell printed more than {self.limit // 1024} KiB]\n",
+                )
+            )
+        return None
 
 
 def grade_submission(task: GradingTask) -> TaskResult:
@@ -99,7 +132,7 @@ def grade_submission(task: GradingTask) -> TaskResult:
         deadline = time.monotonic() + task.limits.submission_timeout_s
         for notebook in task.notebooks:
             executed = _run_notebook(task, notebook, workspace, deadline, result)
-            result.notebooks[notebook.name] = nbformat.writes(executed)
+            result.notebooks[notebook.name] = _saveable(executed)
     except Exception as error:  # the batch goes on; the report shows this submission's error
         result.error = f"{type(error).__name__}: {error}"
     finally:
@@ -108,12 +141,35 @@ def grade_submission(task: GradingTask) -> TaskResult:
     return result
 
 
-def _kernel_environment(workspace: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_"))}
-    private = workspace / ".home"
+def _saveable(notebook: nbformat.NotebookNode) -> str:
+    """The notebook as JSON text that can be written as UTF-8: a lone surrogate printed by
+    student code (which no file can hold) becomes U+FFFD instead of failing the save."""
+    text = nbformat.writes(notebook)
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
+# Passed on from the grader's environment: how the instructor set up TensorFlow and the
+# course. Nothing else of it reaches student code (no secrets, no paths to the course).
+PASSED_ON = (
+    "TF_ENABLE_ONEDNN_OPTS",
+    "DNNL_MAX_CPU_ISA",
+    "TF_DETERMINISTIC_OPS",
+    "CUDA_VISIBLE_DEVICES",
+    RETRAIN_VARIABLE,
+    DATA_DIR_VARIABLE,
+    "LANG",
+)
+
+
+def kernel_environment(private: Path) -> dict[str, str]:
+    """The whole environment of a grading kernel; ``private`` is its home, in the workspace.
+    IPython's own folder lives under a name the upload cannot contain (the grader's
+    ``.grader-home``), so no uploaded startup file runs."""
+    env = {k: os.environ[k] for k in PASSED_ON if k in os.environ}
     env.update(
         {
             GRADING_VARIABLE: "1",
+            "PATH": os.pathsep.join((str(Path(sys.executable).parent), "/usr/bin", "/bin")),
             "HOME": str(private),
             "IPYTHONDIR": str(private / ".ipython"),
             "MPLCONFIGDIR": str(private / ".matplotlib"),
@@ -121,6 +177,8 @@ def _kernel_environment(workspace: Path) -> dict[str, str]:
             "TMPDIR": str(private / "tmp"),
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
             "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONSAFEPATH": "1",  # the working folder is not put first on sys.path
         }
     )
     (private / "tmp").mkdir(parents=True, exist_ok=True)
@@ -141,7 +199,8 @@ def _run_notebook(
     )
     manager.sandbox = task.sandbox
     manager.workspace = workspace
-    client = NotebookClient(
+    manager.environment = kernel_environment(workspace / ".grader-home")
+    client = _BoundedClient(
         notebook,
         km=manager,
         kernel_name="python3",
@@ -152,20 +211,57 @@ def _run_notebook(
         iopub_timeout=10,
         record_timing=False,
     )
+    client.limit = task.limits.output_bytes
+    quota = _QuotaWatch(DiskQuota(workspace, task.limits.disk_bytes), manager)
     kernel_log = open(kernel_dir / "kernel.log", "wb")  # noqa: SIM115 (closed below)
     try:
-        return _run_cells(client, task, to_run, notebook, workspace, deadline, result, kernel_log)
+        with quota:
+            return _run_cells(
+                client, task, to_run, notebook, workspace, deadline, result, kernel_log, quota
+            )
     finally:
+        _stop_kernel(client)  # nbclient leaves running a kernel it did not start itself
         kernel_log.close()
 
 
-def _run_cells(client, task, to_run, notebook, workspace, deadline, result, kernel_log):
+class _QuotaWatch:
+    """Kills the kernel once the workspace holds more than the quota (polled each second)."""
+
+    def __init__(self, quota: DiskQuota, manager: AsyncKernelManager):
+        self.quota, self.manager = quota, manager
+        self.exceeded = False
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            if self.quota.exceeded():
+                self.exceeded = True
+                provisioner = self.manager.provisioner
+                process = getattr(provisioner, "process", None)
+                if process is not None:
+                    with contextlib.suppress(OSError):
+                        process.kill()  # bwrap: its whole sandbox goes with it
+                return
+
+
+def _run_cells(client, task, to_run, notebook, workspace, deadline, result, kernel_log, quota):
     stopped: str | None = None  # why the remaining cells do not run
     # The kernel's own output (TensorFlow's C++ logs, a crash message) goes to a log file,
     # not to the terminal with the progress bar.
     with client.setup_kernel(
         cwd=str(workspace),
-        env=_kernel_environment(workspace),
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin")
+        },  # for bwrap; the kernel's is set inside
         stdout=kernel_log,
         stderr=kernel_log,
     ):
@@ -211,7 +307,10 @@ def _run_cells(client, task, to_run, notebook, workspace, deadline, result, kern
                 _stop_kernel(client)
             except DeadKernelError:
                 stopped = (
-                    f"the kernel died while running {label} (the process crashed or exited: "
+                    f"the kernel was stopped while running {label}: the submission wrote more "
+                    f"than its {task.limits.disk_bytes / GIB:g} GiB of disk"
+                    if quota.exceeded
+                    else f"the kernel died while running {label} (the process crashed or exited: "
                     f"os._exit, a segmentation fault, or memory beyond the "
                     f"{task.limits.memory_bytes / GIB:g} GiB limit in native code)"
                 )

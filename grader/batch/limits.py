@@ -1,10 +1,12 @@
-"""How long a cell and a submission may run, and how much memory a kernel may use."""
+"""How long a cell and a submission may run, and how much memory, disk and processes a
+submission may use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 GIB = 1024**3
+MIB = 1024**2
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,11 @@ class Limits:
     )
     submission_timeout_s: float = 1800
     memory_bytes: int = 6 * GIB
+    disk_bytes: int = 2 * GIB  # everything the submission's workspace holds
+    file_bytes: int = 1 * GIB  # any one file
+    processes: int = 512  # processes and threads (TensorFlow starts one thread per core, twice)
+    output_bytes: int = 64 * 1024  # what one cell may print into the feedback
+    upload_bytes: int = 256 * MIB  # any one file of the upload
 
     def for_cell(self, grade_id: str | None) -> float:
         if grade_id is not None and grade_id in self.cell_timeouts:
@@ -33,7 +40,8 @@ class Limits:
         special = ", ".join(f"{k} {v:g} s" for k, v in sorted(self.cell_timeouts.items()))
         return (
             f"{self.cell_timeout_s:g} s a cell ({special}), {self.submission_timeout_s:g} s a "
-            f"submission, {self.memory_bytes / GIB:g} GiB a kernel"
+            f"submission, {self.memory_bytes / GIB:g} GiB memory and {self.disk_bytes / GIB:g} GiB "
+            f"disk a submission, {self.processes} processes"
         )
 
 

@@ -114,8 +114,7 @@ def grade_class(
         students = collect.from_folder(submissions, course.root, assignment)
     else:
         students = collect.students(course.root, assignment)
-    hidden = (submissions,) if submissions is not None else ()
-    sandbox, isolation_problem = course_sandbox(course.root, hidden, limits.memory_bytes, isolate)
+    sandbox, isolation_problem = course_sandbox(course.root, limits, isolate)
     fingerprint = _grading_fingerprint(course, assignment, limits)
 
     records: list[SubmissionRecord] = []
@@ -133,10 +132,18 @@ def grade_class(
                 progress.done(previous)
                 continue
             central = time.perf_counter()
-            task, findings = _prepare(course, student, assignment, db_url, folder, limits, sandbox)
-            record = SubmissionRecord(
-                student, assignment, digest, findings=[asdict(f) for f in findings]
-            )
+            record = SubmissionRecord(student, assignment, digest)
+            try:
+                task, findings = _prepare(
+                    course, student, assignment, db_url, folder, limits, sandbox
+                )
+            except Exception as error:  # one submission's bad input never stops the batch
+                record.central_seconds = time.perf_counter() - central
+                _record_failure(course, db_url, record, f"reading the submission failed: {error!r}")
+                records.append(record)
+                progress.done(record)
+                continue
+            record.findings = [asdict(f) for f in findings]
             record.central_seconds = time.perf_counter() - central
             pending[executor.submit(grade_submission, task)] = record
         for future in concurrent.futures.as_completed(pending):
@@ -151,7 +158,9 @@ def grade_class(
             try:
                 _merge(course, db_url, record, result)
             except Exception as error:  # saving one submission failed: record it, go on
-                record.error = f"saving the grades failed: {type(error).__name__}: {error}"
+                _record_failure(
+                    course, db_url, record, f"saving the grades failed: {error!r}", keep=True
+                )
             record.central_seconds += time.perf_counter() - central
             records.append(record)
             progress.done(record)
@@ -169,7 +178,7 @@ def grade_class(
     )
     if records:
         outcome.csv_path = course.root / "grades.csv"
-        course.nbgrader("export", f"--to={outcome.csv_path}", f"--db={db_url}")
+        course.export_csv(outcome.csv_path, db_url)
     if report:
         from grader.batch import report as report_page
 
@@ -242,11 +251,8 @@ def _prepare(course, student, assignment, db_url, folder, limits, sandbox):
         if sanitized.notebook is not None:
             imports = gradebook.setup_imports(db_url, assignment, name)
             notebooks.append(NotebookToRun(name, nbformat.writes(sanitized.notebook), imports))
-    files = {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.suffix != ".ipynb" and p.name != "timestamp.txt"
-    }
+    files, refused = collect.workspace_files(folder, limits.upload_bytes)
+    findings += [Finding("upload", None, problem) for problem in refused]
     task = GradingTask(student, assignment, tuple(notebooks), files, limits, sandbox)
     return task, findings
 
@@ -260,13 +266,28 @@ def _merge(course: Course, db_url: str, record: SubmissionRecord, result: TaskRe
     submitted = collect.submitted_dir(course.root, student, assignment)
     autograded = course.root / "autograded" / student / assignment
     gradebook.write_autograded(autograded, executed, submitted)
-    gradebook.save(db_url, assignment, student, executed, submitted / "timestamp.txt")
+    gradebook.save(db_url, assignment, student, executed, submitted / collect.TIMESTAMP)
     record.scores = [asdict(s) for s in gradebook.scores(db_url, assignment, student)]
     notes = record.problems()
     for name, notebook in executed.items():
         path = course.root / "feedback" / student / assignment / f"{name}.html"
         feedback.write(path, notebook, db_url, assignment, student, notes)
     (autograded / RUN_RECORD).write_text(json.dumps(asdict(record), indent=1))
+
+
+def _record_failure(
+    course: Course, db_url: str, record: SubmissionRecord, why: str, keep: bool = False
+) -> None:
+    """A submission that could not be graded: 0 points in the gradebook (so it is in
+    grades.csv and the report, with why), never an exception that ends the batch."""
+    record.error = f"{record.error}; {why}" if keep and record.error else why
+    try:
+        gradebook.save(db_url, record.assignment, record.student, {})
+        record.scores = [
+            asdict(s) for s in gradebook.scores(db_url, record.assignment, record.student)
+        ]
+    except Exception as error:
+        record.error += f"; recording 0 points failed too: {error!r}"
 
 
 def _load_record(course_root: Path, student: str, assignment: str) -> SubmissionRecord | None:
@@ -334,7 +355,8 @@ def summary(outcome: BatchOutcome) -> str:
         lines.append(f"  WARNING: graded WITHOUT isolation: {outcome.isolation_problem}")
     else:
         lines.append(
-            "  isolation: bubblewrap (no network; solutions, gradebook and other submissions hidden)"
+            "  isolation: bubblewrap (no network, no capabilities; only Python, the packages and "
+            "the datasets in view)"
         )
     lines.append(f"  limits: {outcome.limits.describe()}")
     if outcome.csv_path:

@@ -1,15 +1,25 @@
-"""Where a student's kernel runs: bubblewrap's sandbox where the machine has it, a memory limit always.
+"""Where untrusted code runs when grading: bubblewrap's sandbox where the machine has it,
+resource limits always.
 
-In the sandbox the kernel sees the whole file system read-only, except that the course
-folder, the submissions folder, the home folder and /tmp are replaced by empty ones; back
-into view come, read-only, only what the notebooks need (Python and its packages, the
-``grader`` package, the datasets), plus the submission's own workspace, writable. It has no
-network (its own empty network namespace) and no view of other processes. The kernel talks
-to the grader over Unix sockets in the workspace, which cross network namespaces.
+Inside the sandbox a process sees an empty root with, read-only, only what a notebook needs:
+the system's libraries (/usr), Python and the installed packages, the ``grader`` package and
+the dataset files. The submission's workspace is the one writable place; /tmp and /dev are
+read-only (a file written there would live in memory, past every limit). It has no network
+and no host sockets (its own network namespace, and no /run), its own process tree, and a
+scrubbed environment: only the variables the grader sets.
 
-Without bubblewrap, or with ``isolate=False``, the kernel runs with the grader's rights;
-the report says so. The memory limit (the kernel's address space, via ``prlimit``) applies
-either way: an allocation past it raises MemoryError in the student's cell.
+Its code never runs with root's powers. When the grader runs as root, the sandbox drops to
+the ``nobody`` user with no capabilities (``setpriv``) before anything of the student's runs,
+so files readable only by root (the gradebook, /etc/shadow) stay closed even if they were in
+view, and the process limit applies (root is exempt from it). Otherwise bubblewrap runs the
+process in a new user namespace with every capability dropped.
+
+Limits (``prlimit``): the address space (an allocation past it raises MemoryError), the
+size of any one file, the number of processes and threads of the sandbox's user. The total
+a submission writes is bounded by :class:`DiskQuota`, which the grader polls while cells run.
+
+Without bubblewrap, or with ``isolate=False``, the code runs with the grader's rights (the
+report says so); the resource limits apply either way.
 """
 
 from __future__ import annotations
@@ -19,8 +29,15 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from grader.batch.limits import Limits
+
+NOBODY = 65534
+# Read-only system paths every Python process needs (Debian links /bin, /lib, ... into /usr).
+SYSTEM_PATHS = ("/usr", "/etc/ld.so.cache", "/etc/fonts", "/etc/localtime")
+USR_LINKS = ("bin", "sbin", "lib", "lib64")
 
 
 @functools.cache
@@ -30,53 +47,153 @@ def bubblewrap_problem() -> str | None:
     if bwrap is None:
         return "bubblewrap (bwrap) is not installed (Debian: apt-get install bubblewrap)"
     probe = subprocess.run(
-        [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "--", "true"],
+        [bwrap, *_namespace_arguments(), "--ro-bind", "/", "/", "--", "true"],
         capture_output=True,
         text=True,
     )
     if probe.returncode != 0:
         return f"bubblewrap cannot create a sandbox here: {probe.stderr.strip()}"
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is missing: student code would keep root's powers"
     return None
+
+
+def _namespace_arguments() -> list[str]:
+    args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    if os.geteuid() != 0:
+        # A new user namespace with no capabilities. As root the process drops to nobody
+        # instead (setpriv, below): in a user namespace it would stay uid 0 on the host.
+        args += ["--unshare-user", "--cap-drop", "ALL"]
+    return args
+
+
+def _ancestors(paths) -> list[str]:
+    """Every folder above ``paths``, shallowest first. bubblewrap would give the folders it
+    creates the host's permissions (/root is 0700), which nobody could not pass through."""
+    found = {str(parent) for path in paths for parent in Path(path).parents if str(parent) != "/"}
+    return sorted(found - {"/tmp"}, key=lambda p: (p.count("/"), p))
 
 
 @dataclass(frozen=True)
 class Sandbox:
-    """How to start one kernel. Picklable: it travels with each grading task."""
+    """How to start one untrusted process. Picklable: it travels with each grading task."""
 
     isolate: bool
-    memory_bytes: int
+    limits: Limits = field(default_factory=Limits)
     readable: tuple[str, ...] = ()  # shown read-only inside the sandbox
-    hidden: tuple[str, ...] = ()  # replaced by empty folders inside the sandbox
 
-    def command(self, kernel_cmd: list[str], workspace: Path) -> list[str]:
-        limited = ["prlimit", f"--as={self.memory_bytes}", "--", *kernel_cmd]
+    def command(self, argv: list[str], workspace: Path, environment: dict[str, str]) -> list[str]:
+        """``argv`` run in ``workspace`` with only ``environment`` set, within the limits."""
+        limited = [
+            "prlimit",
+            f"--as={self.limits.memory_bytes}",
+            f"--fsize={self.limits.file_bytes}",
+            f"--nproc={self._process_limit()}",
+            "--",
+            *argv,
+        ]
         if not self.isolate:
-            return limited
-        args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        for path in self.hidden:
-            if os.path.isdir(path):
-                args += ["--tmpfs", path]
-        for path in self.readable:
-            if os.path.exists(path):
-                args += ["--ro-bind", path, path]
+            return ["env", "-i", *(f"{k}={v}" for k, v in sorted(environment.items())), *limited]
+        args = ["bwrap", *_namespace_arguments(), "--clearenv"]
+        for key, value in sorted(environment.items()):
+            args += ["--setenv", key, value]
+        # /tmp first: the workspace and the datasets may lie below it and are bound on top.
+        args += ["--tmpfs", "/tmp"]
+        readable = [p for p in (*SYSTEM_PATHS, *self.readable) if os.path.exists(p)]
+        for folder in _ancestors([*readable, str(workspace)]):
+            args += ["--perms", "0755", "--dir", folder]
+        for path in readable:
+            args += ["--ro-bind", path, path]
+        for link in USR_LINKS:
+            if os.path.islink(f"/{link}"):
+                args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+            elif os.path.isdir(f"/{link}"):
+                args += ["--ro-bind", f"/{link}", f"/{link}"]
         args += ["--bind", str(workspace), str(workspace)]
-        args += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workspace)]
-        # ipykernel exits when its parent's pid changes; inside the sandbox's pid namespace it
-        # always looks changed. --die-with-parent ends the kernel with the grader instead.
-        args += ["--unsetenv", "JPY_PARENT_PID"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
+        args += ["--remount-ro", "/tmp", "--chdir", str(workspace)]
+        if os.geteuid() == 0:
+            limited = [
+                "setpriv",
+                f"--reuid={NOBODY}",
+                f"--regid={NOBODY}",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--no-new-privs",
+                "--",
+                *limited,
+            ]
         return [*args, "--", *limited]
+
+    def _process_limit(self) -> int:
+        """RLIMIT_NPROC counts every process of the user: nobody has (almost) none; an
+        ordinary user's own processes count too, so they are added to the allowance."""
+        if self.isolate and os.geteuid() == 0:
+            return self.limits.processes
+        return self.limits.processes + _processes_of(os.getuid())
+
+    def prepare_workspace(self, workspace: Path) -> None:
+        """Make the workspace the sandbox user's (nobody when the grader is root)."""
+        if self.isolate and os.geteuid() == 0:
+            for folder, _, files in os.walk(workspace):
+                os.chown(folder, NOBODY, NOBODY, follow_symlinks=False)
+                for name in files:
+                    os.chown(os.path.join(folder, name), NOBODY, NOBODY, follow_symlinks=False)
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                status = Path(entry.path, "status").read_text()
+            except OSError:
+                continue
+            uids = next((line for line in status.splitlines() if line.startswith("Uid:")), "")
+            threads = next(
+                (line for line in status.splitlines() if line.startswith("Threads:")), ""
+            )
+            if uids.split()[1:2] == [str(uid)]:
+                count += int(threads.split()[1]) if threads else 1
+    return count
+
+
+class DiskQuota:
+    """The bytes a workspace holds, against the submission's quota (polled by the grader)."""
+
+    def __init__(self, workspace: Path, limit_bytes: int):
+        self.workspace, self.limit_bytes = workspace, limit_bytes
+
+    def used(self) -> int:
+        total = 0
+        for folder, _, files in os.walk(self.workspace):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+                except OSError:
+                    continue
+        return total
+
+    def exceeded(self) -> bool:
+        return self.used() > self.limit_bytes
 
 
 def course_sandbox(
-    course_root: Path, extra_hidden: tuple[Path, ...], memory_bytes: int, isolate: bool = True
+    course_root: Path, limits: Limits, isolate: bool = True
 ) -> tuple[Sandbox, str | None]:
     """The sandbox for grading ``course_root``'s submissions, and why it is not isolated (or None)."""
     problem = None if isolate else "isolation was turned off (--no-sandbox)"
     if isolate:
         problem = bubblewrap_problem()
     if problem is not None:
-        return Sandbox(isolate=False, memory_bytes=memory_bytes), problem
+        return Sandbox(isolate=False, limits=limits), problem
+    return Sandbox(isolate=True, limits=limits, readable=readable_paths()), None
 
+
+def readable_paths() -> tuple[str, ...]:
+    """Python, the installed packages, the grader package and the dataset files."""
     import grader
     from grader import datasets
 
@@ -84,24 +201,17 @@ def course_sandbox(
     readable = {
         sys.base_prefix,
         sys.prefix,
+        os.path.realpath(sys.base_prefix),
         os.path.realpath(sys.executable),
         str(package),
         *_site_packages(),
     }
     data_dir = datasets.default_data_dir().resolve()
     if data_dir.is_dir():
+        # The files themselves, resolved: data/ may hold links to a shared copy elsewhere.
+        readable |= {str(p.resolve()) for p in data_dir.iterdir() if p.is_file()}
         readable.add(str(data_dir))
-        # data/ may hold links to a shared copy of the datasets: their targets must show too.
-        readable |= {str(p.resolve()) for p in data_dir.iterdir() if p.is_symlink()}
-    home = Path.home().resolve()
-    hidden = {str(course_root.resolve()), str(package.parent), str(home), "/tmp"}
-    hidden |= {str(p.resolve()) for p in extra_hidden}
-    return Sandbox(
-        isolate=True,
-        memory_bytes=memory_bytes,
-        readable=tuple(sorted(readable)),
-        hidden=tuple(sorted(hidden, key=len)),
-    ), None
+    return tuple(sorted(readable, key=lambda p: (p.count("/"), p)))
 
 
 def _site_packages() -> set[str]:

@@ -51,21 +51,23 @@ def sanitize(path: Path, assignment: str, student: str, db_url: str) -> Sanitize
     try:
         text = path.read_bytes().decode("utf-8")
         json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        problem = f"{path.name} is not valid notebook JSON ({error}); all its tests score 0"
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)[:200]
+        problem = f"{path.name} is not valid notebook JSON ({reason}); all its tests score 0"
         return Sanitized(None, [Finding(name, None, problem)])
     try:
         notebook = nbformat.reads(text, as_version=4)
         if not isinstance(notebook.get("cells"), list):
             raise ValueError("it has no list of cells")
+        findings += _malformed_cells(notebook, name)
+        findings += _tampering(notebook, name, assignment, db_url)
+        _keep_last_copies(notebook)
     except Exception as error:
         problem = (
-            f"{path.name} is not a notebook nbgrader can read ({error}); all its tests score 0"
+            f"{path.name} is not a notebook nbgrader can read ({type(error).__name__}: "
+            f"{str(error)[:200]}); all its tests score 0"
         )
-        return Sanitized(None, [Finding(name, None, problem)])
-
-    findings += _tampering(notebook, name, assignment, db_url)
-    _keep_last_copies(notebook)
+        return Sanitized(None, [*findings, Finding(name, None, problem)])
     resources = nbgrader_resources(name, assignment, student, db_url)
     config = Config()
     config.OverwriteCells.add_missing_cells = True
@@ -85,6 +87,33 @@ def sanitize(path: Path, assignment: str, student: str, db_url: str) -> Sanitize
         )
         return Sanitized(None, [*findings, Finding(name, None, problem)])
     return Sanitized(notebook, findings)
+
+
+def _malformed_cells(notebook, name: str) -> list[Finding]:
+    """Cells whose nbgrader record is not the dictionary nbgrader writes (a string, a list
+    as grade_id, ...): the record is dropped, so the cell is a plain cell; a graded cell of
+    the instructors' is then added back by OverwriteCells, as for a deleted one."""
+    found = []
+    notebook.cells = [c for c in notebook.cells if isinstance(c, dict)]
+    for index, cell in enumerate(notebook.cells):
+        metadata = cell.get("metadata")
+        if not isinstance(metadata, dict):
+            cell["metadata"] = nbformat.NotebookNode()
+            continue
+        record = metadata.get("nbgrader")
+        if record is None:
+            continue
+        grade_id = record.get("grade_id") if isinstance(record, dict) else None
+        if not isinstance(record, dict) or not isinstance(grade_id, str):
+            del metadata["nbgrader"]
+            found.append(
+                Finding(
+                    name,
+                    None,
+                    f"cell {index + 1} carried a malformed nbgrader record; it is ignored",
+                )
+            )
+    return found
 
 
 def _keep_last_copies(notebook) -> None:
