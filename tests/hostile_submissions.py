@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from grader.course import REPO_ROOT
 from grader.notebook_cells import nbgrader_meta
 
 ASSIGNMENT = "01_pooling"
@@ -264,13 +265,15 @@ CORPUS = [
             nb,
             "pool2d",
             "import json, socket\n"
-            "for path in ('../../solutions/01_pooling/01_pooling.ipynb', '{course}/solutions/01_pooling/01_pooling.ipynb'):\n"
+            "for path in ('../../solutions/01_pooling/01_pooling.ipynb', '{course}/solutions/01_pooling/01_pooling.ipynb', '{repo}/solutions/01_pooling/01_pooling.ipynb'):\n"
             "    try:\n"
             "        cells = json.load(open(path))['cells']\n"
             "        exec(next(''.join(c['source']) for c in cells if 'def pool2d' in ''.join(c['source'])))\n"
             "    except FileNotFoundError:\n"
             "        pass\n"
-            "open('{course}/gradebook.db', 'rb')\n".replace("{course}", str(course)),
+            "open('{course}/gradebook.db', 'rb')\n".replace("{course}", str(course)).replace(
+                "{repo}", str(REPO_ROOT)
+            ),
         ),
     ),
     Hostile(
@@ -286,8 +289,9 @@ CORPUS = [
     Hostile(
         "replaces_numpy",
         "a wrong pool2d, and numpy's comparison helpers made to say 'equal'",
-        0.0,
-        "comparison helpers report different arrays as equal",
+        4.0,
+        None,
+        zero=USES_POOL2D,
         edit=lambda nb, course: _replace(
             nb,
             "pool2d",
@@ -306,6 +310,141 @@ CORPUS = [
             nb,
             "pool2d",
             STUB + "\nget_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)",
+        ),
+    ),
+    # -- channels that forged points while tests ran in the student's kernel ----------------
+    *[
+        Hostile(
+            student,
+            f"a wrong pool2d, and {what}",
+            4.0,
+            None,
+            zero=USES_POOL2D,
+            edit=lambda nb, course, code=code: _replace(nb, "pool2d", STUB + "\n" + code),
+        )
+        for student, what, code in [
+            (
+                "pre_run_hook",
+                "a pre_run_cell hook that empties every later cell",
+                "get_ipython().events.register('pre_run_cell', lambda info: setattr(info, 'raw_cell', 'pass'))",
+            ),
+            (
+                "input_transformer",
+                "an input transformer that turns checks into prints",
+                "get_ipython().input_transformers_post.append(lambda lines: [l.replace('check.check_', 'print(') for l in lines])",
+            ),
+            (
+                "displayhook_credit",
+                "a non-numeric result shown for nbgrader's partial credit, then an error",
+                "import sys\nsys.displayhook('ok')",
+            ),
+            (
+                "repatching_thread",
+                "a background thread that keeps replacing the freshly imported checks",
+                "import threading, time, sys\n"
+                "def _repatch():\n"
+                "    while True:\n"
+                "        for name, module in list(sys.modules.items()):\n"
+                "            if name.startswith('grader.checks') and hasattr(module, 'check_pool2d'):\n"
+                "                module.check_pool2d = lambda *a, **k: None\n"
+                "        time.sleep(0.01)\n"
+                "threading.Thread(target=_repatch, daemon=True).start()",
+            ),
+            (
+                "frame_reader",
+                "a pool2d whose result reads the expected answer from the checks' frames",
+                "import sys as _sys\n"
+                "class _Mirror:\n"
+                "    def __array__(self, dtype=None, copy=None):\n"
+                "        frame = _sys._getframe(1)\n"
+                "        while frame is not None:\n"
+                "            if 'expected' in frame.f_locals:\n"
+                "                return np.asarray(frame.f_locals['expected'])\n"
+                "            frame = frame.f_back\n"
+                "        return np.zeros((1, 1, 1, 1))\n"
+                "def pool2d(*args, **kwargs):\n"
+                "    return _Mirror()",
+            ),
+        ]
+    ],
+    Hostile(
+        "run_cell_override",
+        "a wrong pool2d, and an instance-level run_cell_async that runs nothing: its kernel "
+        "runs no more cells, so no answer of it can be checked",
+        0.0,
+        "your kernel did not answer the grader",
+        edit=lambda nb, course: _replace(
+            nb,
+            "pool2d",
+            STUB + "\nimport types\n"
+            "async def _nothing(self, *args, **kwargs):\n"
+            "    from IPython.core.interactiveshell import ExecutionResult, ExecutionInfo\n"
+            "    return ExecutionResult(ExecutionInfo('', False, False, False, None))\n"
+            "get_ipython().run_cell_async = types.MethodType(_nothing, get_ipython())",
+        ),
+    ),
+    Hostile(
+        "prints_history",
+        "prints every cell the kernel ran (IPython's In), looking for the hidden tests",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: _append(
+            nb, "invariance_score", "print('\\n'.join(s for s in In if 'check.' in s))"
+        ),
+    ),
+    Hostile(
+        "prints_environment",
+        "prints its environment and the files it can see, looking for secrets",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: _append(
+            nb,
+            "invariance_score",
+            "import os\nprint(dict(os.environ))\nprint(os.listdir('/'), os.listdir('/tmp'))",
+        ),
+    ),
+    Hostile(
+        "tries_escape",
+        "tries to remount the file system, unmount /tmp and write into the course folder",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: _append(
+            nb,
+            "invariance_score",
+            "import subprocess\n"
+            "for command in (['mount', '-o', 'remount,rw', '/'], ['umount', '/tmp'], ['unshare', '-r', 'true']):\n"
+            "    subprocess.run(command, capture_output=True)\n"
+            "for target in ('{course}/pwned', '/pwned', '/tmp/pwned'):\n"
+            "    try:\n"
+            "        open(target, 'w').write('x')\n"
+            "    except OSError:\n"
+            "        pass\n".replace("{course}", str(course)),
+        ),
+    ),
+    Hostile(
+        "floods_output",
+        "prints 20 MB from an answer cell",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: _append(
+            nb, "invariance_score", "for _ in range(200_000):\n    print('x' * 100)"
+        ),
+    ),
+    Hostile(
+        "thread_bomb",
+        "starts threads until none can be started, after its answers (its tests still run: "
+        "they run in the checker)",
+        FULL_MARKS,
+        "stopped answering properly",
+        edit=lambda nb, course: _append(
+            nb,
+            "invariance_score",
+            "import threading, time\n"
+            "try:\n"
+            "    while True:\n"
+            "        threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n"
+            "except RuntimeError:\n"
+            "    pass",
         ),
     ),
 ]

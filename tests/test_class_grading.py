@@ -20,7 +20,7 @@ from grader.demo import build_submission, load_students
 
 # Short limits keep the batch quick; the setup cell imports TensorFlow (5-15 s on 2 cores).
 LIMITS = Limits(
-    cell_timeout_s=30,
+    cell_timeout_s=60,
     cell_timeouts={"setup": 180},
     submission_timeout_s=400,
     memory_bytes=3 * GIB,
@@ -28,6 +28,7 @@ LIMITS = Limits(
     file_bytes=128 * MIB,
 )
 UNREADABLE = {"invalid_json", "deep_json"}  # no notebook to give feedback on
+SECRET = "CNN_COURSE_GRADER_SECRET"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,13 @@ def graded_class(tmp_path_factory):
     reference = build_submission(course, honest, ASSIGNMENT)[ASSIGNMENT]
     incoming = root / "incoming"
     hostile_submissions.write(incoming, reference, course.root)
-    outcome = grade_class(course.root, ASSIGNMENT, submissions=incoming, workers=2, limits=LIMITS)
+    os.environ[SECRET] = "hunter2"  # in the grader's environment: never in a student's
+    try:
+        outcome = grade_class(
+            course.root, ASSIGNMENT, submissions=incoming, workers=2, limits=LIMITS
+        )
+    finally:
+        del os.environ[SECRET]
     return course, incoming, outcome
 
 
@@ -70,6 +77,15 @@ def test_each_submission_scores_what_it_earned_and_says_why(graded_class, hostil
         )
     if hostile.student == "honest":
         assert not record.problems()
+
+
+def test_nothing_of_the_grader_leaks_into_feedback_and_nothing_escapes(graded_class):
+    course, _, _ = graded_class
+    for page in (course.root / "feedback").rglob("*.html"):
+        text = page.read_text()
+        assert SECRET not in text and "hunter2" not in text, page
+        assert page.stat().st_size < 2_000_000, f"{page} is {page.stat().st_size:,} bytes"
+    assert not (course.root / "pwned").exists()
 
 
 def test_feedback_never_shows_hidden_tests(graded_class):

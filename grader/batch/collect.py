@@ -139,15 +139,19 @@ def workspace_files(folder: Path, max_bytes: int) -> tuple[dict[str, bytes], lis
                     "a file may have: left out"
                 )
             else:
-                files[relative] = _read_no_follow(path)
+                files[relative] = read_no_follow(path)
     return files, refused
 
 
-def _read_no_follow(path: Path) -> bytes:
-    """The file's bytes; fails rather than follow a link swapped in since it was checked."""
+def read_no_follow(path: Path, limit: int | None = None) -> bytes:
+    """A file's bytes, never through a link (one swapped in since it was checked included),
+    and at most ``limit`` of them."""
     descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(descriptor, "rb") as handle:
-        return handle.read()
+        data = handle.read(limit + 1 if limit else -1)
+    if limit is not None and len(data) > limit:
+        raise ValueError(f"{path.name} is larger than {limit:,} bytes")
+    return data
 
 
 def content_hash(folder: Path, *also: bytes) -> str:

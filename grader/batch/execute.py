@@ -6,9 +6,11 @@ happened in each cell. Each task gets a fresh workspace holding the student's fi
 the notebooks themselves stay in the grader's memory, so no hidden test lies on disk for
 student code to read, and the workspace is deleted afterwards.
 
-A test cell that could not run (timeout, crashed kernel, the submission's time used up, a
-failed integrity check) receives an error output that explains why, so nbgrader scores it 0
-instead of counting a cell without errors as passed.
+The student's kernel runs the notebook's other cells only. A graded test cell is run by the
+checker process (grader/batch/checking.py), and its outputs are made from the checker's
+verdict: tags, display tricks, stderr or anything else in the kernel cannot change them. A
+test cell that could not run (timeout, crashed kernel, the submission's time used up)
+receives an error output that explains why, so nbgrader scores it 0.
 """
 
 from __future__ import annotations
@@ -31,21 +33,19 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from grader.batch import integrity
+from grader.batch.checking import CheckerProcess, KernelRelay, verdict_outputs
 from grader.batch.limits import GIB, Limits
 from grader.batch.sandbox import DiskQuota, Sandbox
 from grader.datasets import DATA_DIR_VARIABLE
 from grader.grading import GRADING_VARIABLE, KERNEL_ARGUMENTS, RETRAIN_VARIABLE
 from grader.notebook_cells import nbgrader_meta
 
-GUARD_TIMEOUT_S = 60
-
 
 @dataclass(frozen=True)
 class NotebookToRun:
     name: str
     notebook_json: str
-    setup_imports: str  # from the instructors' source, for the integrity guard
+    setup_source: str  # the instructors' setup cell, which the checker runs first
 
 
 @dataclass(frozen=True)
@@ -254,6 +254,49 @@ class _QuotaWatch:
 
 
 def _run_cells(client, task, to_run, notebook, workspace, deadline, result, kernel_log, quota):
+    checks = _NotebookChecks(task, to_run, notebook, workspace, client)
+    try:
+        return _run_cells_checked(
+            client, task, to_run, notebook, workspace, deadline, result, kernel_log, quota, checks
+        )
+    finally:
+        checks.close()
+
+
+class _NotebookChecks:
+    """The notebook's checker, started at its first graded test cell."""
+
+    def __init__(self, task, to_run, notebook, workspace: Path, client):
+        self.task, self.to_run, self.notebook, self.workspace = task, to_run, notebook, workspace
+        self.relay = KernelRelay(client, workspace, task.sandbox, task.limits)
+        self.checker: CheckerProcess | None = None
+        self.setup_failure: dict | None = None
+
+    def run(self, cell, index: int, grade_id: str, budget: float) -> dict:
+        if self.checker is None:
+            environment = kernel_environment(self.workspace / ".grader-home")
+            self.checker = CheckerProcess(self.task.sandbox, self.task.limits, environment)
+            setup = self.checker.setup(self.to_run.setup_source, self.task.limits.for_cell("setup"))
+            if not setup.get("passed"):
+                self.setup_failure = {
+                    **setup,
+                    "evalue": f"the grader's checker could not start: {setup.get('evalue')}",
+                }
+        if self.setup_failure:
+            return self.setup_failure
+        self.relay.index, self.relay.deadline = index, time.monotonic() + budget
+        self.checker.copy_data_files(self.workspace)
+        cells = [c.source for c in self.notebook.cells[:index] if c.cell_type == "code"]
+        return self.checker.test(cell.source, grade_id, cells, self.relay, budget + 5)
+
+    def close(self) -> None:
+        if self.checker is not None:
+            self.checker.close()
+
+
+def _run_cells_checked(
+    client, task, to_run, notebook, workspace, deadline, result, kernel_log, quota, checks
+):
     stopped: str | None = None  # why the remaining cells do not run
     # The kernel's own output (TensorFlow's C++ logs, a crash message) goes to a log file,
     # not to the terminal with the progress bar.
@@ -280,12 +323,21 @@ def _run_cells(client, task, to_run, notebook, workspace, deadline, result, kern
                 event.status, event.explanation = "not-run", f"not run: {stopped}"
                 _fail(cell, "NotRun", event.explanation, graded)
                 continue
-            if graded:
-                problem = _integrity_problem(client, cell, index, to_run.setup_imports)
-                if problem is not None:
-                    event.status, event.explanation = "untrusted", problem
-                    _fail(cell, "IntegrityCheckFailed", problem, graded=True)
-                    continue
+            if graded:  # run by the checker, in its own process: never in the kernel
+                begun = time.perf_counter()
+                budget = min(task.limits.for_cell(grade_id), deadline - time.monotonic())
+                verdict = checks.run(cell, index, grade_id, budget)
+                cell.outputs = verdict_outputs(verdict, task.limits.output_bytes)
+                event.seconds = time.perf_counter() - begun
+                if not verdict.get("passed"):
+                    event.status = "timeout" if verdict.get("ename") == "TimeoutError" else "error"
+                    first = str(verdict.get("evalue", "")).strip().splitlines()[:1]
+                    event.explanation = f"{verdict.get('ename')}: {first[0] if first else ''}"
+                if checks.relay.stopped:
+                    stopped = f"{checks.relay.stopped} (in {label})"
+                    event.status, event.explanation = "timeout", stopped
+                    _stop_kernel(client)
+                continue
             limit = task.limits.for_cell(grade_id)
             budget = min(limit, deadline - time.monotonic())
             client.timeout = max(1, math.ceil(budget))
@@ -316,28 +368,15 @@ def _run_cells(client, task, to_run, notebook, workspace, deadline, result, kern
                 )
                 event.status, event.explanation = "crashed", stopped
                 _fail(cell, "KernelDied", stopped, graded=True)
+            except Exception as error:  # e.g. garbled messages from a kernel out of threads
+                stopped = f"the kernel stopped answering properly while running {label} ({error!r})"
+                event.status, event.explanation = "crashed", stopped
+                _fail(cell, "KernelFailed", stopped, graded=True)
+                _stop_kernel(client)
             finally:
                 event.seconds = time.perf_counter() - begun
                 result.cell_seconds += event.seconds
     return notebook
-
-
-def _integrity_problem(client: NotebookClient, cell, index: int, setup_imports: str) -> str | None:
-    """Run the guard and the canary before a graded test cell; None when the kernel is trusted."""
-    nonce = integrity.new_nonce()
-    scratch = nbformat.v4.new_code_cell(integrity.guard_source(setup_imports))
-    client.timeout = GUARD_TIMEOUT_S
-    try:
-        try:
-            client.execute_cell(scratch, index, store_history=False)
-        except CellExecutionError as error:
-            return f"the grader could not restore the checks before this test: {error.ename}: {error.evalue}"
-        canary = nbformat.v4.new_code_cell(integrity.canary_source(nonce))
-        with contextlib.suppress(CellExecutionError):
-            client.execute_cell(canary, index, store_history=False)
-        return integrity.canary_verdict(canary.outputs, nonce)
-    finally:
-        client.nb.cells[index] = cell  # execute_cell stores the scratch cell at this index
 
 
 def _explain_error(error: CellExecutionError, limits: Limits) -> str:

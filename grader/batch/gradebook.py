@@ -50,13 +50,11 @@ def notebook_names(db_url: str, assignment: str) -> list[str]:
         return sorted(n.name for n in gradebook.find_assignment(assignment).notebooks)
 
 
-def setup_imports(db_url: str, assignment: str, notebook: str) -> str:
-    """The source notebook's setup cell, as the gradebook stores it."""
-    from grader.batch.integrity import setup_imports as imports_of
-
+def setup_source(db_url: str, assignment: str, notebook: str) -> str:
+    """The source notebook's setup cell, as the gradebook stores it (the checker runs it)."""
     with Gradebook(db_url) as gradebook:
         cells = gradebook.find_notebook(notebook, assignment).source_cells
-        return "\n".join(imports_of(c.source) for c in cells if c.name == "setup")
+        return "\n".join(c.source for c in cells if c.name == "setup")
 
 
 def save(
@@ -107,7 +105,8 @@ def write_autograded(
     student's other files, where formgrader and manual grading expect them."""
     if folder.exists():
         shutil.rmtree(folder)
-    shutil.copytree(submitted, folder, ignore=shutil.ignore_patterns("*.ipynb"))
+    # Links are copied as links (the upload's, refused for grading): never what they point to.
+    shutil.copytree(submitted, folder, symlinks=True, ignore=shutil.ignore_patterns("*.ipynb"))
     for name, notebook in executed.items():
         nbformat.write(notebook, str(folder / f"{name}.ipynb"))
 

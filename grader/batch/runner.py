@@ -249,8 +249,8 @@ def _prepare(course, student, assignment, db_url, folder, limits, sandbox):
         sanitized = sanitize(path, assignment, student, db_url)
         findings += sanitized.findings
         if sanitized.notebook is not None:
-            imports = gradebook.setup_imports(db_url, assignment, name)
-            notebooks.append(NotebookToRun(name, nbformat.writes(sanitized.notebook), imports))
+            setup = gradebook.setup_source(db_url, assignment, name)
+            notebooks.append(NotebookToRun(name, nbformat.writes(sanitized.notebook), setup))
     files, refused = collect.workspace_files(folder, limits.upload_bytes)
     findings += [Finding("upload", None, problem) for problem in refused]
     task = GradingTask(student, assignment, tuple(notebooks), files, limits, sandbox)

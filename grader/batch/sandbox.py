@@ -9,7 +9,8 @@ and no host sockets (its own network namespace, and no /run), its own process tr
 scrubbed environment: only the variables the grader sets.
 
 Its code never runs with root's powers. When the grader runs as root, the sandbox drops to
-the ``nobody`` user with no capabilities (``setpriv``) before anything of the student's runs,
+an unprivileged uid of its own (no account, no capabilities; ``setpriv``) before anything of
+the student's runs,
 so files readable only by root (the gradebook, /etc/shadow) stay closed even if they were in
 view, and the process limit applies (root is exempt from it). Otherwise bubblewrap runs the
 process in a new user namespace with every capability dropped.
@@ -29,12 +30,16 @@ import os
 import shutil
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.batch.limits import Limits
 
-NOBODY = 65534
+# As root, each sandbox runs as a uid of its own, above every real account: processes are
+# counted per uid, so one submission's thread bomb cannot starve another's kernel or checker.
+FIRST_SANDBOX_UID = 200_000
+SANDBOX_UIDS = 100_000
 # Read-only system paths every Python process needs (Debian links /bin, /lib, ... into /usr).
 SYSTEM_PATHS = ("/usr", "/etc/ld.so.cache", "/etc/fonts", "/etc/localtime")
 USR_LINKS = ("bin", "sbin", "lib", "lib64")
@@ -62,15 +67,15 @@ def _namespace_arguments() -> list[str]:
     args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     if os.geteuid() != 0:
-        # A new user namespace with no capabilities. As root the process drops to nobody
-        # instead (setpriv, below): in a user namespace it would stay uid 0 on the host.
+        # A new user namespace with no capabilities. As root the process drops to its own
+        # unprivileged uid instead (setpriv, below): in a user namespace it would stay uid 0 on the host.
         args += ["--unshare-user", "--cap-drop", "ALL"]
     return args
 
 
 def _ancestors(paths) -> list[str]:
     """Every folder above ``paths``, shallowest first. bubblewrap would give the folders it
-    creates the host's permissions (/root is 0700), which nobody could not pass through."""
+    creates the host's permissions (/root is 0700), which the sandbox's uid could not pass."""
     found = {str(parent) for path in paths for parent in Path(path).parents if str(parent) != "/"}
     return sorted(found - {"/tmp"}, key=lambda p: (p.count("/"), p))
 
@@ -114,10 +119,11 @@ class Sandbox:
         args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
         args += ["--remount-ro", "/tmp", "--chdir", str(workspace)]
         if os.geteuid() == 0:
+            uid = sandbox_uid(workspace)
             limited = [
                 "setpriv",
-                f"--reuid={NOBODY}",
-                f"--regid={NOBODY}",
+                f"--reuid={uid}",
+                f"--regid={uid}",
                 "--clear-groups",
                 "--inh-caps=-all",
                 "--bounding-set=-all",
@@ -128,19 +134,26 @@ class Sandbox:
         return [*args, "--", *limited]
 
     def _process_limit(self) -> int:
-        """RLIMIT_NPROC counts every process of the user: nobody has (almost) none; an
-        ordinary user's own processes count too, so they are added to the allowance."""
+        """RLIMIT_NPROC counts every process of the user: a sandbox's own uid has none
+        besides; an ordinary user's own processes count too, so they are added."""
         if self.isolate and os.geteuid() == 0:
             return self.limits.processes
         return self.limits.processes + _processes_of(os.getuid())
 
-    def prepare_workspace(self, workspace: Path) -> None:
-        """Make the workspace the sandbox user's (nobody when the grader is root)."""
+    def prepare_workspace(self, workspace: Path, part: Path | None = None) -> None:
+        """Make the workspace (or only ``part`` of it) the sandbox user's, when the grader
+        is root."""
         if self.isolate and os.geteuid() == 0:
-            for folder, _, files in os.walk(workspace):
-                os.chown(folder, NOBODY, NOBODY, follow_symlinks=False)
+            uid = sandbox_uid(workspace)
+            for folder, _, files in os.walk(part or workspace):
+                os.chown(folder, uid, uid, follow_symlinks=False)
                 for name in files:
-                    os.chown(os.path.join(folder, name), NOBODY, NOBODY, follow_symlinks=False)
+                    os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
+
+
+def sandbox_uid(workspace: Path) -> int:
+    """The uid a sandbox on ``workspace`` runs as when the grader is root."""
+    return FIRST_SANDBOX_UID + zlib.crc32(str(workspace).encode()) % SANDBOX_UIDS
 
 
 def _processes_of(uid: int) -> int:

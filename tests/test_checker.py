@@ -1,0 +1,196 @@
+"""The checker runs the notebooks' test cells outside the student's process: the student's
+names are stand-ins that reach the student's namespace only through plain data.
+
+Here the "kernel" is a namespace in this process, reached through the same encoding and the
+same agent code as in grading (a loopback channel), so the whole protocol is exercised in
+seconds; tests/test_class_grading.py runs it across real processes and sandboxes.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+
+import keras
+import numpy as np
+import pytest
+
+from grader.batch import agent, transport
+from grader.batch.checker import Checker, free_names
+from grader.course import REPO_ROOT
+from grader.notebook_cells import graded_cells, load_answers, read
+
+NOTEBOOKS = ("01_pooling", "02_padding", "03_lenet5", "04_alexnet")
+
+
+class LoopbackChannel:
+    """The checker's channel, answered by the agent over a namespace of this process."""
+
+    def __init__(self, namespace: dict):
+        self.namespace, self.requests = namespace, []
+
+    def request(self, header, args=(), kwargs=None):
+        blobs: list[bytes] = []
+        document = {
+            **header,
+            "args": transport.encode(tuple(args), blobs),
+            "kwargs": transport.encode(dict(kwargs or {}), blobs),
+        }
+        self.requests.append(header["op"])
+        out: list[bytes] = []
+        reply = agent.answer(document, blobs, self.namespace, out)
+        if "error" in reply:
+            from grader.batch.checker import _student_exception
+
+            raise _student_exception(reply)
+        return transport.decode(reply["value"], out)
+
+
+@functools.cache
+def _solution(notebook: str):
+    path = REPO_ROOT / "solutions" / notebook / f"{notebook}.ipynb"
+    nb = read(path)
+    setup = next(
+        c.source
+        for c in nb.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup"
+    )
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    return setup, graded_cells(nb), cells
+
+
+def checker_for(notebook: str, student_namespace: dict) -> tuple[Checker, LoopbackChannel]:
+    setup, _, _ = _solution(notebook)
+    channel = LoopbackChannel(student_namespace)
+    checker = Checker(channel)
+    verdict = checker.setup(setup)
+    assert verdict["passed"], verdict
+    return checker, channel
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_the_reference_answers_pass_every_test_through_the_checker(notebook):
+    _, tests, cells = _solution(notebook)
+    answers = load_answers(REPO_ROOT / "solutions" / notebook / f"{notebook}.ipynb")
+    checker, channel = checker_for(notebook, answers)
+    for grade_id, cell in tests.items():
+        if grade_id == "test_accuracy":
+            continue  # needs trained weights: tests/test_grading_chain.py grades those
+        verdict = checker.test(cell.source, grade_id, cells)
+        assert verdict["passed"], f"{grade_id}: {verdict}"
+        assert "✓" in verdict["output"]
+    assert "describe" in channel.requests and "call" in channel.requests
+
+
+def test_a_wrong_answer_fails_with_its_cause_and_the_students_tricks_stay_in_its_namespace():
+    _, tests, cells = _solution("01_pooling")
+    answers = dict(load_answers(REPO_ROOT / "solutions" / "01_pooling" / "01_pooling.ipynb"))
+    exec(  # a wrong pool2d, and what once forged a pass: replacing numpy's helpers and checks
+        "import numpy\n"
+        "def pool2d(x, pool_size, strides=None, padding='valid', mode='max'):\n"
+        "    return numpy.zeros((1, 1, 1, 1))\n"
+        "numpy.allclose = lambda *a, **k: True\n",
+        answers,
+    )
+    original_allclose = np.allclose
+    try:
+        checker, _ = checker_for("01_pooling", answers)
+    finally:
+        np.allclose = original_allclose  # one process here; separate ones when grading
+    verdict = checker.test(tests["test_pool2d_valid"].source, "test_pool2d_valid", cells)
+    assert not verdict["passed"] and verdict["ename"] == "CheckFailure"
+    assert "wrong output shape" in verdict["evalue"]
+
+
+def test_the_numpy_only_rule_is_read_from_the_notebooks_source():
+    _, tests, cells = _solution("01_pooling")
+    answers = dict(load_answers(REPO_ROOT / "solutions" / "01_pooling" / "01_pooling.ipynb"))
+    helper = (
+        "def _window_max(x, k, s):\n"
+        "    return keras.layers.MaxPooling2D(k, s)(x).numpy()\n"
+        "def pool2d(x, pool_size, strides=None, padding='valid', mode='max'):\n"
+        "    return _window_max(x, pool_size, strides)\n"
+    )
+    exec(helper, answers)
+    checker, _ = checker_for("01_pooling", answers)
+    verdict = checker.test(tests["test_pool2d_valid"].source, "test_pool2d_valid", [*cells, helper])
+    assert not verdict["passed"]
+    assert "pool2d -> _window_max: keras is from keras" in verdict["evalue"]
+
+
+def test_a_missing_answer_says_which_cell_to_run():
+    _, tests, cells = _solution("01_pooling")
+    checker, _ = checker_for("01_pooling", {})
+    verdict = checker.test(tests["test_pool2d_valid"].source, "test_pool2d_valid", cells)
+    assert verdict["ename"] == "NameError" and "run the cell that defines it" in verdict["evalue"]
+
+
+def test_only_the_students_names_become_stand_ins():
+    assert free_names("check.check_pool2d(pool2d, seed=None)\nx = len(pool2d)", {"check": 1}) == [
+        "pool2d"
+    ]
+
+
+# -- the transport ------------------------------------------------------------------------
+
+
+def roundtrip(value, **options):
+    blobs: list[bytes] = []
+    return transport.decode(transport.encode(value, blobs), blobs, **options)
+
+
+def test_plain_data_keeps_its_types():
+    value = {
+        "shape": (3, 4, 5),
+        "list": [1, 2.5, None, "s", True],
+        "array": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "scalar": np.float32(1.5),
+        "big": 2**70,
+        "nan": float("nan"),
+    }
+    back = roundtrip(value)
+    assert back["shape"] == (3, 4, 5) and isinstance(back["shape"], tuple)
+    assert back["list"] == [1, 2.5, None, "s", True]
+    assert back["array"].dtype == np.float32 and np.array_equal(back["array"], value["array"])
+    assert isinstance(back["scalar"], np.float32) and back["big"] == 2**70
+    assert np.isnan(back["nan"])
+
+
+def test_objects_never_travel_only_their_type_name():
+    class Sneaky:
+        def __array__(self, *args, **kwargs):
+            raise AssertionError("never called on the checker's side")
+
+    assert repr(roundtrip(Sneaky())) == "<a Sneaky object>"
+    assert repr(roundtrip(np.array([object()]))) == "<a numpy array of Python objects object>"
+
+
+def test_a_pickled_array_is_refused():
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="pickle"):
+        transport.decode({"__array__": 0}, [buffer.getvalue()])
+
+
+def test_unknown_tags_and_layers_from_the_student_are_refused():
+    with pytest.raises(transport.TransportError):
+        transport.decode({"__code__": "import os"}, [])
+    layer = keras.layers.Dense(3)
+    with pytest.raises(transport.TransportError):
+        roundtrip(layer)  # the checker never rebuilds a layer it is sent
+
+
+def test_a_model_comes_back_in_safe_mode_and_one_with_code_is_refused_with_why():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    back = roundtrip(model)
+    x = np.ones((1, 4), np.float32)
+    assert np.allclose(back(x), model(x))
+    with_code = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda t: t * 2)])
+    with pytest.raises(transport.ModelRebuildError, match="Lambda layer"):
+        roundtrip(with_code)
+
+
+def test_oversized_messages_are_refused():
+    stream = io.BytesIO((transport.MAX_MESSAGE_BYTES + 1).to_bytes(8, "little"))
+    with pytest.raises(transport.TransportError):
+        transport.read_message(stream)
