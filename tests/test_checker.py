@@ -82,21 +82,17 @@ def test_the_reference_answers_pass_every_test_through_the_checker(notebook):
     assert "describe" in channel.requests and "call" in channel.requests
 
 
-def test_a_wrong_answer_fails_with_its_cause_and_the_students_tricks_stay_in_its_namespace():
+def test_a_wrong_answer_fails_with_its_cause():
+    """(That the student's tricks, such as a patched numpy, stay in the student's process is
+    shown across real processes by tests/test_class_grading.py.)"""
     _, tests, cells = _solution("01_pooling")
     answers = dict(load_answers(REPO_ROOT / "solutions" / "01_pooling" / "01_pooling.ipynb"))
-    exec(  # a wrong pool2d, and what once forged a pass: replacing numpy's helpers and checks
-        "import numpy\n"
+    exec(
         "def pool2d(x, pool_size, strides=None, padding='valid', mode='max'):\n"
-        "    return numpy.zeros((1, 1, 1, 1))\n"
-        "numpy.allclose = lambda *a, **k: True\n",
+        "    return np.zeros((1, 1, 1, 1))\n",
         answers,
     )
-    original_allclose = np.allclose
-    try:
-        checker, _ = checker_for("01_pooling", answers)
-    finally:
-        np.allclose = original_allclose  # one process here; separate ones when grading
+    checker, _ = checker_for("01_pooling", answers)
     verdict = checker.test(tests["test_pool2d_valid"].source, "test_pool2d_valid", cells)
     assert not verdict["passed"] and verdict["ename"] == "CheckFailure"
     assert "wrong output shape" in verdict["evalue"]
