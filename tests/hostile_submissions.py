@@ -433,9 +433,9 @@ CORPUS = [
     Hostile(
         "thread_bomb",
         "starts threads until none can be started, after its answers (its tests still run: "
-        "they run in the checker)",
+        "they run in the checker; whether its kernel then garbles a message varies)",
         FULL_MARKS,
-        "stopped answering properly",
+        None,
         edit=lambda nb, course: _append(
             nb,
             "invariance_score",
