@@ -3,12 +3,17 @@ view beyond Python, the packages and the datasets, bounded memory, files and pro
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
+import ordinary_user
 import pytest
 
 from grader.batch.limits import GIB, MIB, Limits
@@ -38,117 +43,151 @@ def test_turning_isolation_off_is_reported(tmp_path):
 needs_bwrap = pytest.mark.skipif(bubblewrap_problem() is not None, reason=str(bubblewrap_problem()))
 
 
-def _run_inside(course, workspace, code: str, environment=None) -> subprocess.CompletedProcess:
-    sandbox, problem = course_sandbox(course, LIMITS)
-    assert problem is None
-    sandbox.prepare_workspace(workspace)
-    return subprocess.run(
-        sandbox.command([sys.executable, "-c", code], workspace, environment or {}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+# Run by the ordinary user: the sandbox built as that user builds it, the code run inside.
+SANDBOXED = """
+import json, subprocess, sys
+from pathlib import Path
+from grader.batch.limits import Limits
+from grader.batch.sandbox import course_sandbox
+course, workspace, code, environment, limits = sys.argv[1:]
+sandbox, problem = course_sandbox(Path(course), Limits(**json.loads(limits)))
+assert problem is None, problem
+sandbox.prepare_workspace(Path(workspace))
+command = sandbox.command([sys.executable, "-c", code], Path(workspace), json.loads(environment))
+result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+sys.stdout.write(result.stdout)
+sys.stderr.write(result.stderr)
+sys.exit(result.returncode)
+"""
 
 
-@pytest.fixture
-def course_and_workspace(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
-    (course / "gradebook.db").write_text("secret")
-    workspace = tmp_path_factory.mktemp("workspace")
-    return course, workspace
+@dataclass
+class Grader:
+    """Who runs the grader: this process's user (root in CI), or an ordinary user."""
+
+    course: Path
+    workspace: Path
+    ordinary: bool
+
+    def run_inside(self, code: str, environment=None) -> subprocess.CompletedProcess:
+        if self.ordinary:
+            return ordinary_user.run(
+                [sys.executable, "-c", SANDBOXED, str(self.course), str(self.workspace), code,
+                 json.dumps(environment or {}), json.dumps(asdict(LIMITS))],
+                self.workspace.parent / "home", {k: v for k, v in os.environ.items() if k.startswith("GRADER_")},
+                capture_output=True, text=True, timeout=180,
+            )  # fmt: skip
+        sandbox, problem = course_sandbox(self.course, LIMITS)
+        assert problem is None
+        sandbox.prepare_workspace(self.workspace)
+        return subprocess.run(
+            sandbox.command([sys.executable, "-c", code], self.workspace, environment or {}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+@pytest.fixture(params=["this user", "an ordinary user"], ids=lambda who: f"as {who}")
+def grader(request, tmp_path_factory):
+    ordinary = request.param == "an ordinary user"
+    if ordinary and os.geteuid() != 0:
+        pytest.skip("this user is an ordinary user: the other parameter covers it")
+    root = ordinary_user.folder("sandbox-test-") if ordinary else tmp_path_factory.mktemp("t")
+    if ordinary:
+        request.addfinalizer(lambda: shutil.rmtree(root, ignore_errors=True))
+    for name in ("course", "workspace", "home"):
+        (root / name).mkdir()
+    (root / "course" / "gradebook.db").write_text("secret")
+    if ordinary:
+        ordinary_user.give(root)
+    return Grader(root / "course", root / "workspace", ordinary)
 
 
 @needs_bwrap
-def test_student_code_sees_no_course_folder_no_home_and_no_system_secrets(course_and_workspace):
-    course, workspace = course_and_workspace
+def test_student_code_sees_no_course_folder_no_home_and_no_system_secrets(grader):
     code = (
         "import os\n"
-        f"for path in [{str(course / 'gradebook.db')!r}, '/etc/shadow', '/root/.bashrc', '/home', '/run', '/var']:\n"
+        f"for path in [{str(grader.course / 'gradebook.db')!r}, '/etc/shadow', '/root/.bashrc', '/home', '/run', '/var']:\n"
         "    print(path, os.path.exists(path))\n"
     )
-    result = _run_inside(course, workspace, code)
+    result = grader.run_inside(code)
     assert result.returncode == 0, result.stderr
     assert all(line.endswith("False") for line in result.stdout.splitlines()), result.stdout
 
 
 @needs_bwrap
-def test_student_code_runs_without_capabilities_and_not_as_root(course_and_workspace):
-    course, workspace = course_and_workspace
+def test_student_code_runs_without_capabilities_and_not_as_root(grader):
     code = (
         "import os\n"
         "status = open('/proc/self/status').read()\n"
         "print(next(l for l in status.splitlines() if l.startswith('CapEff')).split()[1])\n"
         "print(os.getuid())"
     )
-    result = _run_inside(course, workspace, code)
+    result = grader.run_inside(code)
     capabilities, uid = result.stdout.split()
     assert int(capabilities, 16) == 0
-    if os.geteuid() == 0:
-        assert uid == str(sandbox_uid(workspace))  # a uid of its own, not root
+    assert uid != "0"
+    if os.geteuid() == 0 and not grader.ordinary:
+        assert uid == str(sandbox_uid(grader.workspace))  # a uid of its own
 
 
 @needs_bwrap
-def test_student_code_gets_only_the_environment_it_is_given(course_and_workspace, monkeypatch):
-    course, workspace = course_and_workspace
+def test_student_code_gets_only_the_environment_it_is_given(grader, monkeypatch):
     monkeypatch.setenv("GRADER_SECRET_TOKEN", "hunter2")
     code = "import os; print(sorted(os.environ))"
-    result = _run_inside(course, workspace, code, {"ONLY_THIS": "1"})
+    result = grader.run_inside(code, {"ONLY_THIS": "1"})
     assert "GRADER_SECRET_TOKEN" not in result.stdout and "ONLY_THIS" in result.stdout
 
 
 @needs_bwrap
-def test_student_code_can_write_its_workspace_only(course_and_workspace):
-    course, workspace = course_and_workspace
+def test_student_code_can_write_its_workspace_only(grader):
     code = (
         "open('model.weights.h5', 'w').write('w')\n"
-        "for path in ['/tmp/x', '/dev/shm/x', '/dev/x', '/usr/x']:\n"
+        "for path in ['/x', '/etc/x', '/tmp/x', '/dev/shm/x', '/dev/x', '/usr/x']:\n"
         "    try:\n"
         "        open(path, 'w').write('x')\n"
         "        print('wrote', path)\n"
         "    except OSError:\n"
         "        pass\n"
     )
-    result = _run_inside(course, workspace, code)
+    result = grader.run_inside(code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "" and (workspace / "model.weights.h5").read_text() == "w"
+    assert result.stdout == "" and (grader.workspace / "model.weights.h5").read_text() == "w"
 
 
 @needs_bwrap
-def test_student_code_has_no_network(course_and_workspace):
-    course, workspace = course_and_workspace
+def test_student_code_has_no_network(grader):
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     accepted = []
     threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
     code = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=5)"
-    result = _run_inside(course, workspace, code)
+    result = grader.run_inside(code)
     server.close()
     assert result.returncode != 0 and not accepted
     assert "ConnectionRefusedError" in result.stderr or "OSError" in result.stderr
 
 
 @needs_bwrap
-def test_allocations_past_the_memory_limit_fail_in_python(course_and_workspace):
-    course, workspace = course_and_workspace
+def test_allocations_past_the_memory_limit_fail_in_python(grader):
     code = "import numpy as np\nhoard = [np.ones(10**8) for _ in range(10)]"  # 8 GB > 2 GiB
-    result = _run_inside(course, workspace, code)
+    result = grader.run_inside(code)
     assert "MemoryError" in result.stderr
 
 
 @needs_bwrap
-def test_a_file_past_the_file_limit_cannot_be_written(course_and_workspace):
-    course, workspace = course_and_workspace
+def test_a_file_past_the_file_limit_cannot_be_written(grader):
     code = (
         "import signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "open('big', 'wb').write(b'x' * (100 * 2**20))"  # 100 MiB > 64 MiB
     )
-    result = _run_inside(course, workspace, code)
+    result = grader.run_inside(code)
     assert "File too large" in result.stderr
 
 
 @needs_bwrap
-def test_a_thread_bomb_stops_at_the_process_limit(course_and_workspace):
-    course, workspace = course_and_workspace
+def test_a_thread_bomb_stops_at_the_process_limit(grader):
     code = (
         "import threading, time\n"
         "started = 0\n"
@@ -159,7 +198,7 @@ def test_a_thread_bomb_stops_at_the_process_limit(course_and_workspace):
         "except RuntimeError:\n"
         "    print('stopped after', started)\n"
     )
-    result = _run_inside(course, workspace, code)
+    result = grader.run_inside(code)
     assert result.stdout.startswith("stopped after"), result.stdout + result.stderr
 
 

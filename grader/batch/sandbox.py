@@ -117,7 +117,10 @@ class Sandbox:
                 args += ["--ro-bind", f"/{link}", f"/{link}"]
         args += ["--bind", str(workspace), str(workspace)]
         args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
-        args += ["--remount-ro", "/tmp", "--chdir", str(workspace)]
+        # The sandbox's own root and /tmp are tmpfs mounts in memory, outside the disk quota;
+        # as an ordinary user's sandbox owns them, so they are made read-only: the workspace
+        # is the one writable place.
+        args += ["--remount-ro", "/tmp", "--remount-ro", "/", "--chdir", str(workspace)]
         if os.geteuid() == 0:
             uid = sandbox_uid(workspace)
             limited = [
