@@ -190,3 +190,25 @@ def test_oversized_messages_are_refused():
     stream = io.BytesIO((transport.MAX_MESSAGE_BYTES + 1).to_bytes(8, "little"))
     with pytest.raises(transport.TransportError):
         transport.read_message(stream)
+
+
+def test_a_checker_stopped_at_a_tests_time_limit_is_replaced_before_the_next_test(tmp_path):
+    """A real checker process (sandboxed where bubblewrap works): the endless test is killed
+    at its limit and says so; the next test runs in a fresh checker, set up again."""
+    from grader.batch.checking import CheckerProcess
+    from grader.batch.execute import kernel_environment
+    from grader.batch.limits import Limits
+    from grader.batch.sandbox import Sandbox, bubblewrap_problem, readable_paths
+
+    sandbox = Sandbox(bubblewrap_problem() is None, Limits(), readable_paths())
+    checker = CheckerProcess(sandbox, Limits(), kernel_environment(tmp_path))
+    try:
+        assert checker.setup("import time\nSET_UP = True", 120)["passed"]
+        endless = checker.test("while True:\n    time.sleep(0.01)", "endless", [], None, 3)
+        assert endless["ename"] == "TimeoutError" and "3 s" in endless["evalue"]
+        after = checker.test("assert SET_UP\nprint('ran')", "after", [], None, 120)
+        assert after == {"passed": True, "output": "ran\n"}
+        assert checker.restarts == 1
+    finally:
+        checker.close()
+    assert checker.process.returncode is not None

@@ -40,20 +40,32 @@ class KernelStopped(Exception):
 
 
 class CheckerProcess:
-    """One checker for one notebook of one submission."""
+    """One checker for one notebook of one submission.
+
+    A checker that stopped (killed at a test's time limit, or crashed) is replaced by a fresh
+    one, set up again, before the next test: one test's failure never fails the tests after it.
+    """
 
     def __init__(self, sandbox: Sandbox, limits: Limits, environment: dict[str, str]):
-        self.limits = limits
+        self.sandbox, self.limits = sandbox, limits
         self.scratch = Path(tempfile.mkdtemp(prefix="checker-"))
         (self.scratch / "home").mkdir()
-        environment = {**environment, "HOME": str(self.scratch / "home")}
-        environment["MPLCONFIGDIR"] = environment["KERAS_HOME"] = str(self.scratch / "home")
-        environment["TMPDIR"] = str(self.scratch / "home")
-        sandbox.prepare_workspace(self.scratch)
-        command = sandbox.command(
-            [sys.executable, "-m", "grader.batch.checker"], self.scratch, environment
+        self.environment = {**environment, "HOME": str(self.scratch / "home")}
+        self.environment["MPLCONFIGDIR"] = self.environment["KERAS_HOME"] = str(
+            self.scratch / "home"
         )
-        self.log = open(self.scratch.parent / f"{self.scratch.name}.log", "wb")  # noqa: SIM115
+        self.environment["TMPDIR"] = str(self.scratch / "home")
+        self.log = open(self.scratch.parent / f"{self.scratch.name}.log", "ab")  # noqa: SIM115
+        self.setup_message: dict | None = None
+        self.setup_timeout = 0.0
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
+        self.sandbox.prepare_workspace(self.scratch)
+        command = self.sandbox.command(
+            [sys.executable, "-m", "grader.batch.checker"], self.scratch, self.environment
+        )
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -64,9 +76,20 @@ class CheckerProcess:
         )
 
     def setup(self, source: str, timeout: float) -> dict:
-        return self._exchange({"kind": "setup", "source": source}, None, timeout)
+        self.setup_message, self.setup_timeout = {"kind": "setup", "source": source}, timeout
+        return self._exchange(self.setup_message, None, timeout)
 
     def test(self, source: str, grade_id: str, cells: list[str], relay, timeout: float) -> dict:
+        if self.process.returncode is not None and self.setup_message is not None:
+            self._stop()
+            self._start()
+            self.restarts += 1
+            setup = self._exchange(self.setup_message, None, self.setup_timeout)
+            if not setup.get("passed"):
+                return _checker_failure(
+                    "CheckerFailed",
+                    f"the grader's checker could not be restarted: {setup.get('evalue')}",
+                )
         return self._exchange(
             {"kind": "test", "source": source, "grade_id": grade_id, "cells": cells}, relay, timeout
         )
@@ -96,6 +119,9 @@ class CheckerProcess:
                 reply, reply_blobs = relay(header["request"], blobs)
                 transport.write_message(self.process.stdin, reply, reply_blobs)
         except (EOFError, OSError, transport.TransportError) as error:
+            # Its pipes may hold half a message: this checker is never spoken to again.
+            self.process.kill()
+            self.process.wait()
             if not timer.is_alive():
                 return _checker_failure(
                     "TimeoutError", f"the test ran past its time limit of {timeout:g} s"
@@ -104,7 +130,7 @@ class CheckerProcess:
         finally:
             timer.cancel()
 
-    def close(self) -> None:
+    def _stop(self) -> None:
         with contextlib.suppress(OSError):
             self.process.stdin.close()
         try:
@@ -112,6 +138,11 @@ class CheckerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        with contextlib.suppress(OSError):
+            self.process.stdout.close()
+
+    def close(self) -> None:
+        self._stop()
         self.log.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -131,8 +162,8 @@ def _checker_failure(ename: str, evalue: str) -> dict:
 class KernelRelay:
     """Carries the checker's requests into the student's kernel and the replies back."""
 
-    def __init__(self, client, workspace: Path, sandbox: Sandbox, limits: Limits):
-        self.client, self.sandbox, self.limits = client, sandbox, limits
+    def __init__(self, client, workspace: Path, sandbox: Sandbox):
+        self.client, self.sandbox = client, sandbox
         self.workspace, self.folder = workspace, workspace / ".grader-io"
         self.count = 0
         self.deadline = time.monotonic()

@@ -268,7 +268,7 @@ class _NotebookChecks:
 
     def __init__(self, task, to_run, notebook, workspace: Path, client):
         self.task, self.to_run, self.notebook, self.workspace = task, to_run, notebook, workspace
-        self.relay = KernelRelay(client, workspace, task.sandbox, task.limits)
+        self.relay = KernelRelay(client, workspace, task.sandbox)
         self.checker: CheckerProcess | None = None
         self.setup_failure: dict | None = None
 
