@@ -34,7 +34,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from grader.batch.checking import CheckerProcess, KernelRelay, verdict_outputs
-from grader.batch.limits import GIB, Limits
+from grader.batch.limits import GIB, MIB, Limits
 from grader.batch.sandbox import DiskQuota, Sandbox
 from grader.datasets import DATA_DIR_VARIABLE
 from grader.grading import GRADING_VARIABLE, KERNEL_ARGUMENTS, RETRAIN_VARIABLE
@@ -96,28 +96,39 @@ class _WrappedKernelManager(AsyncKernelManager):
 
 
 class _BoundedClient(NotebookClient):
-    """nbclient, keeping at most ``limit`` bytes of output per cell: a cell that prints
-    without end must not fill the grader's memory or the student's feedback page."""
+    """nbclient, keeping at most ``limit`` bytes of output per cell and ``notebook_limit``
+    for the whole notebook: cells that print without end must not fill the grader's memory,
+    its disk or the student's feedback page."""
 
     limit: int = 64 * 1024
+    notebook_limit: int = 4 * 1024 * 1024
 
     def output(self, outs, msg, display_id, cell_index):
-        kept = getattr(self, "_kept", {})
-        self._kept = kept
+        if not hasattr(self, "_printed"):
+            self._printed, self._total, self._cut, self._notebook_cut = {}, 0, set(), False
         size = len(json.dumps(msg.get("content", {}), default=str))
-        before = kept.get(cell_index, 0)
-        kept[cell_index] = before + size
-        if before + size <= self.limit:
+        self._printed[cell_index] = self._printed.get(cell_index, 0) + size
+        self._total += size
+        if self._printed[cell_index] <= self.limit and self._total <= self.notebook_limit:
             return super().output(outs, msg, display_id, cell_index)
-        if before <= self.limit:
-            outs.append(
-                nbformat.v4.new_output(
-                    "stream",
-                    name="stdout",
-                    text=f"\n[output cut: this cell printed more than {self.limit // 1024} KiB]\n",
+        if self._total > self.notebook_limit:  # said once, where the notebook's budget ran out
+            if not self._notebook_cut:
+                self._notebook_cut = True
+                outs.append(
+                    _cut_note(f"this notebook printed more than {_size(self.notebook_limit)}")
                 )
-            )
+        elif cell_index not in self._cut:
+            self._cut.add(cell_index)
+            outs.append(_cut_note(f"this cell printed more than {_size(self.limit)}"))
         return None
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit >= MIB else f"{limit // 1024} KiB"
+
+
+def _cut_note(what: str):
+    return nbformat.v4.new_output("stream", name="stdout", text=f"\n[output cut: {what}]\n")
 
 
 def grade_submission(task: GradingTask) -> TaskResult:
@@ -212,6 +223,7 @@ def _run_notebook(
         record_timing=False,
     )
     client.limit = task.limits.output_bytes
+    client.notebook_limit = task.limits.notebook_output_bytes
     quota = _QuotaWatch(DiskQuota(workspace, task.limits.disk_bytes), manager)
     kernel_log = open(kernel_dir / "kernel.log", "wb")  # noqa: SIM115 (closed below)
     try:

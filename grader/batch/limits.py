@@ -29,6 +29,9 @@ class Limits:
     file_bytes: int = 1 * GIB  # any one file
     processes: int = 512  # processes and threads (TensorFlow starts one thread per core, twice)
     output_bytes: int = 64 * 1024  # what one cell may print into the feedback
+    # ... and all of a notebook's cells together (its figures included: the course's own
+    # notebooks show about 1 MiB of them)
+    notebook_output_bytes: int = 4 * MIB
     upload_bytes: int = 256 * MIB  # any one file of the upload
 
     def for_cell(self, grade_id: str | None) -> float:
