@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 
@@ -74,6 +75,28 @@ def _set_metadata(notebook, grade_id, value):
     return notebook
 
 
+def _tag(notebook, grade_ids, tag):
+    for grade_id in grade_ids:
+        cell = _cell(notebook, grade_id)
+        cell.metadata["tags"] = [*cell.metadata.get("tags", []), tag]
+    return notebook
+
+
+MANY_CELLS = 10_000
+
+
+def _extra_cells(notebook, count):
+    notebook.cells += [
+        nbformat.v4.new_code_cell(f"x_{i} = {i}\nprint('z' * 200)") for i in range(count)
+    ]
+    return notebook
+
+
+def _future_minor(notebook):
+    notebook.nbformat_minor = 99
+    return json.dumps(notebook).encode()
+
+
 def _deeply_nested(notebook, depth=100_000):
     """Valid JSON that no recursive parser can read: a list nested ``depth`` deep."""
     text = json.dumps(notebook)
@@ -87,6 +110,49 @@ class _Everything:
         return lambda *args, **kwargs: print("all good")
 sys.modules["grader.checks.pooling"] = _Everything()
 """
+
+
+# Appended under an ``if`` that is true only when a leak or an escape worked: the student then
+# loses the invariance test (2 points), so the score itself shows the breach.
+LEAK_SHOWS = "    def invariance_score(*args, **kwargs):\n        return -1.0\n"
+
+ESCAPES = """
+import glob, os, socket, subprocess
+escaped = []
+for command in (['mount', '-o', 'remount,rw', '/'], ['umount', '/tmp'], ['mount', '-t', 'tmpfs', 'x', '/mnt']):
+    try:
+        if subprocess.run(command, capture_output=True).returncode == 0:
+            escaped.append(command)
+    except OSError:
+        pass
+subprocess.run(['unshare', '-r', 'true'], capture_output=True)  # its own namespace: harmless
+for target in ('{course}/pwned', '{course}/../pwned', '/pwned', '/tmp/pwned', '/etc/pwned'):
+    try:
+        open(target, 'w').write('x')
+        escaped.append(target)
+    except OSError:
+        pass
+for secret in ('/etc/shadow', '{course}/gradebook.db', '{course}/solutions/01_pooling/01_pooling.ipynb'):
+    try:
+        open(secret, 'rb').read(1)
+        escaped.append(secret)
+    except OSError:
+        pass
+for path in ['{socket}', *glob.glob('/run/**', recursive=True), *glob.glob('/var/run/**', recursive=True)]:
+    try:
+        with socket.socket(socket.AF_UNIX) as client:
+            client.settimeout(1)
+            client.connect(path)
+            escaped.append(path)
+    except OSError:
+        pass
+print('escaped:', escaped)
+"""
+
+
+def host_socket_path(course) -> Path:
+    """A Unix socket the test listens on, on the host, beside the grading course."""
+    return Path(course).parent / "host.sock"
 
 
 STUB = "def pool2d(x, pool_size, strides=None, padding='valid', mode='max'):\n    return np.zeros((1, 1, 1, 1))"
@@ -368,6 +434,104 @@ CORPUS = [
         ]
     ],
     Hostile(
+        "skip_execution_tag",
+        "a wrong pool2d, and the skip-execution tag on every test cell (nbclient skips such a "
+        "cell; nbgrader gives a cell without an error full marks)",
+        4.0,
+        None,
+        zero=USES_POOL2D,
+        edit=lambda nb, course: _tag(_replace(nb, "pool2d", STUB), USES_POOL2D, "skip-execution"),
+    ),
+    Hostile(
+        "raises_exception_tag",
+        "a wrong pool2d, the raises-exception tag on every test cell, and clear_output after",
+        4.0,
+        None,
+        zero=USES_POOL2D,
+        edit=lambda nb, course: _append(
+            _tag(_replace(nb, "pool2d", STUB), USES_POOL2D, "raises-exception"),
+            "invariance_score",
+            "from IPython.display import clear_output\nclear_output()",
+        ),
+    ),
+    Hostile(
+        "patches_session_send",
+        "a wrong pool2d, and the kernel's session.send patched to report every error as ok",
+        4.0,
+        None,
+        zero=USES_POOL2D,
+        edit=lambda nb, course: _replace(
+            nb,
+            "pool2d",
+            STUB + "\n_session = get_ipython().kernel.session\n_send = _session.send\n"
+            "def _send_ok(stream, kind, content=None, *args, **kwargs):\n"
+            "    if isinstance(content, dict) and content.get('status') == 'error':\n"
+            "        content = {'status': 'ok', 'execution_count': content.get('execution_count')}\n"
+            "    if kind == 'error':\n"
+            "        return None\n"
+            "    return _send(stream, kind, content, *args, **kwargs)\n"
+            "_session.send = _send_ok",
+        ),
+    ),
+    Hostile(
+        "patches_keras",
+        "a pool2d whose average pooling is wrong, and the kernel's Keras AveragePooling2D "
+        "patched to agree with it (the checker's Keras is its own)",
+        7.0,
+        None,
+        zero=("test_pool2d_valid", "test_pool2d_same"),
+        edit=lambda nb, course: _append(
+            nb,
+            "pool2d",
+            "_right_pool2d = pool2d\n\n"
+            "def pool2d(x, pool_size, strides=None, mode='max', padding='valid'):\n"
+            "    out = _right_pool2d(x, pool_size, strides, mode, padding)\n"
+            "    return np.zeros_like(out) if mode == 'avg' else out\n\n"
+            "class _Zeros(keras.layers.AveragePooling2D):\n"
+            "    def call(self, inputs):\n"
+            "        return keras.ops.zeros_like(super().call(inputs))\n\n"
+            "keras.layers.AveragePooling2D = _Zeros",
+        ),
+    ),
+    Hostile(
+        "fork_daemon",
+        "forks a daemon that outlives its kernel, after its answers",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: _append(
+            nb,
+            "invariance_score",
+            "import os, time\n"
+            "if os.fork() == 0:\n"
+            "    os.setsid()\n"
+            "    if os.fork() == 0:\n"
+            "        time.sleep(3600)\n"
+            "    os._exit(0)",
+        ),
+    ),
+    Hostile(
+        "many_cells",
+        f"{MANY_CELLS:,} extra code cells after its answers, each printing a line (more "
+        "output than a notebook may keep)",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: _extra_cells(nb, MANY_CELLS),
+    ),
+    Hostile(
+        "nbformat_3",
+        "the notebook saved in the old nbformat 3 (worksheets)",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: nbformat.writes(nbformat.convert(nb, 3), version=3).encode(),
+    ),
+    Hostile(
+        "nbformat_future_minor",
+        "a notebook claiming nbformat 4.99, a minor version no reader knows",
+        FULL_MARKS,
+        None,
+        edit=lambda nb, course: _future_minor(nb),
+    ),
+    Hostile(
         "run_cell_override",
         "a wrong pool2d, and an instance-level run_cell_async that runs nothing: its kernel "
         "runs no more cells, so no answer of it can be checked",
@@ -389,7 +553,10 @@ CORPUS = [
         FULL_MARKS,
         None,
         edit=lambda nb, course: _append(
-            nb, "invariance_score", "print('\\n'.join(s for s in In if 'check.' in s))"
+            nb,
+            "invariance_score",
+            "print('\\n'.join(s for s in In if 'check.' in s))\n"
+            "if any('HIDDEN ' + 'TESTS' in s or 'n_' + 'random' in s for s in In):\n" + LEAK_SHOWS,
         ),
     ),
     Hostile(
@@ -400,25 +567,26 @@ CORPUS = [
         edit=lambda nb, course: _append(
             nb,
             "invariance_score",
-            "import os\nprint(dict(os.environ))\nprint(os.listdir('/'), os.listdir('/tmp'))",
+            "import os\nprint(dict(os.environ))\nprint(os.listdir('/'), os.listdir('/tmp'))\n"
+            "if any('SECRET' in key or 'hunter2' in value for key, value in os.environ.items()):\n"
+            + LEAK_SHOWS,
         ),
     ),
     Hostile(
         "tries_escape",
-        "tries to remount the file system, unmount /tmp and write into the course folder",
+        "tries to remount the file system, unmount /tmp, write into the course folder, read "
+        "/etc/shadow and the gradebook, and connect to a host socket (any success costs it "
+        "the invariance test)",
         FULL_MARKS,
         None,
         edit=lambda nb, course: _append(
             nb,
             "invariance_score",
-            "import subprocess\n"
-            "for command in (['mount', '-o', 'remount,rw', '/'], ['umount', '/tmp'], ['unshare', '-r', 'true']):\n"
-            "    subprocess.run(command, capture_output=True)\n"
-            "for target in ('{course}/pwned', '/pwned', '/tmp/pwned'):\n"
-            "    try:\n"
-            "        open(target, 'w').write('x')\n"
-            "    except OSError:\n"
-            "        pass\n".replace("{course}", str(course)),
+            ESCAPES.replace("{course}", str(course)).replace(
+                "{socket}", str(host_socket_path(course))
+            )
+            + "if escaped:\n"
+            + LEAK_SHOWS,
         ),
     ),
     Hostile(

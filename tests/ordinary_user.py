@@ -17,8 +17,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pytest
-
 USER = pwd.getpwnam("nobody")
 
 # Passed on to the ordinary user's process: the platform the tests emulate.
@@ -34,12 +32,6 @@ if [ -n "$closed" ]; then
 fi
 exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all "$@"
 """
-
-
-def needs_root():
-    return pytest.mark.skipif(
-        os.geteuid() != 0, reason="becoming an ordinary user needs root (run as that user instead)"
-    )
 
 
 def folder(prefix: str) -> Path:

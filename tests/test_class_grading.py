@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import hostile_submissions
+import ordinary_user
 import pytest
-from hostile_submissions import ASSIGNMENT, CORPUS
+from hostile_submissions import ASSIGNMENT, CORPUS, host_socket_path
 from nbgrader.api import Gradebook
 
 from grader.batch.limits import GIB, MIB, Limits
-from grader.batch.runner import grade_class
+from grader.batch.runner import BatchOutcome, SubmissionRecord, grade_class
 from grader.batch.sandbox import bubblewrap_problem
 from grader.course import Course
 from grader.demo import build_submission, load_students
@@ -26,45 +32,123 @@ LIMITS = Limits(
     memory_bytes=3 * GIB,
     disk_bytes=512 * MIB,
     file_bytes=128 * MIB,
+    notebook_output_bytes=1 * MIB,
 )
 UNREADABLE = {"invalid_json", "deep_json"}  # no notebook to give feedback on
 SECRET = "CNN_COURSE_GRADER_SECRET"
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    assert bubblewrap_problem() is None, (
-        f"these tests expect isolated grading: {bubblewrap_problem()} (.ci/run installs bubblewrap)"
-    )
-    root = tmp_path_factory.mktemp("class")
+GRADERS = ["root", "ordinary user"]
+
+
+@dataclass
+class GradedClass:
+    course: Course
+    incoming: Path
+    outcome: BatchOutcome
+    grade: Callable[[], BatchOutcome]  # grade the class again, as the same user
+
+
+@pytest.fixture(scope="module", params=GRADERS, ids=lambda who: f"graded as {who}")
+def graded_class(request, tmp_path_factory):
+    """The corpus graded in one batch by root (as .ci/run grades) and by an ordinary user."""
+    if bubblewrap_problem() is not None:  # CI installs it, and there a skip fails
+        pytest.skip(f"isolated grading is not possible here: {bubblewrap_problem()}")
+    as_root = request.param == "root"
+    if as_root and os.geteuid() != 0:
+        pytest.skip("grading as root needs root")
+    if as_root or os.geteuid() != 0:  # grade in this process, as whoever runs the tests
+        root = tmp_path_factory.mktemp("class")
+    else:  # root drops to an ordinary user: the class lives where that user may write
+        root = ordinary_user.folder("cnn-course-class-")
+        request.addfinalizer(lambda: shutil.rmtree(root, ignore_errors=True))
     course = Course.scratch_copy(Course(), root / "course")
     course.release(ASSIGNMENT)
     honest = next(s for s in load_students() if s.id == "full_marks")
     reference = build_submission(course, honest, ASSIGNMENT)[ASSIGNMENT]
     incoming = root / "incoming"
     hostile_submissions.write(incoming, reference, course.root)
-    os.environ[SECRET] = "hunter2"  # in the grader's environment: never in a student's
-    try:
-        outcome = grade_class(
-            course.root, ASSIGNMENT, submissions=incoming, workers=2, limits=LIMITS
-        )
-    finally:
-        del os.environ[SECRET]
-    return course, incoming, outcome
+    # A host service the sandbox must keep students from: tries_escape connects if it can.
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(host_socket_path(course.root)))
+    listener.listen()
+    os.chmod(host_socket_path(course.root), 0o777)
+    request.addfinalizer(listener.close)
+
+    if as_root or os.geteuid() != 0:
+
+        def grade() -> BatchOutcome:
+            os.environ[SECRET] = "hunter2"  # in the grader's environment: never a student's
+            try:
+                return grade_class(
+                    course.root, ASSIGNMENT, submissions=incoming, workers=2, limits=LIMITS
+                )
+            finally:
+                del os.environ[SECRET]
+    else:
+        ordinary_user.give(root)
+
+        def grade() -> BatchOutcome:
+            return _grade_as_ordinary_user(course.root, incoming, root / "home")
+
+    return GradedClass(course, incoming, grade(), grade)
+
+
+# Run by the ordinary user: grade the class with the tests' limits, write the outcome as JSON.
+GRADE_AND_REPORT = """
+import json, sys
+from dataclasses import asdict
+from pathlib import Path
+from grader.batch.limits import Limits
+from grader.batch.runner import grade_class
+course, assignment, incoming, limits, out = sys.argv[1:]
+outcome = grade_class(Path(course), assignment, submissions=Path(incoming), workers=2,
+                      limits=Limits(**json.loads(limits)))
+Path(out).write_text(json.dumps({
+    "records": [asdict(r) for r in outcome.records],
+    "isolation_problem": outcome.isolation_problem, "executor": outcome.executor,
+    "seconds": outcome.seconds, "csv_path": str(outcome.csv_path),
+    "report_path": str(outcome.report_path),
+}))
+"""
+
+
+def _grade_as_ordinary_user(course_root: Path, incoming: Path, home: Path) -> BatchOutcome:
+    home.mkdir(exist_ok=True)
+    ordinary_user.give(home)
+    result = home / "outcome.json"
+    ordinary_user.run(
+        [sys.executable, "-c", GRADE_AND_REPORT, str(course_root), ASSIGNMENT, str(incoming),
+         json.dumps(asdict(LIMITS)), str(result)],
+        home,
+        {SECRET: "hunter2"},  # in the grader's environment: never a student's
+        check=True,
+    )  # fmt: skip
+    data = json.loads(result.read_text())
+    return BatchOutcome(
+        ASSIGNMENT,
+        [SubmissionRecord(**record) for record in data["records"]],
+        data["isolation_problem"],
+        LIMITS,
+        data["executor"],
+        data["seconds"],
+        Path(data["csv_path"]),
+        Path(data["report_path"]),
+    )
 
 
 pytestmark = pytest.mark.slow
 
 
 def test_every_submission_gets_a_result(graded_class):
-    _, _, outcome = graded_class
+    outcome = graded_class.outcome
     assert sorted(r.student for r in outcome.records) == sorted(h.student for h in CORPUS)
     assert outcome.isolation_problem is None
 
 
 @pytest.mark.parametrize("hostile", CORPUS, ids=lambda h: h.student)
 def test_each_submission_scores_what_it_earned_and_says_why(graded_class, hostile):
-    _, _, outcome = graded_class
+    outcome = graded_class.outcome
     record = next(r for r in outcome.records if r.student == hostile.student)
     by_cell = {s["grade_id"]: s["score"] for s in record.scores}
     problems = "\n".join(record.problems())
@@ -80,16 +164,24 @@ def test_each_submission_scores_what_it_earned_and_says_why(graded_class, hostil
 
 
 def test_nothing_of_the_grader_leaks_into_feedback_and_nothing_escapes(graded_class):
-    course, _, _ = graded_class
+    course = graded_class.course
     for page in (course.root / "feedback").rglob("*.html"):
         text = page.read_text()
         assert SECRET not in text and "hunter2" not in text, page
-        assert page.stat().st_size < 2_000_000, f"{page} is {page.stat().st_size:,} bytes"
+        # A page grows with what the student wrote (each cell's HTML is a few times its
+        # JSON), never with what their code printed past the limits (a cell's 64 KiB, a
+        # notebook's 1 MiB here; 20 MB printed by one cell would break this bound).
+        student = page.relative_to(course.root / "feedback").parts[0]
+        submitted = (
+            course.root / "submitted" / student / ASSIGNMENT / page.with_suffix(".ipynb").name
+        )
+        limit = 2_000_000 + 4 * submitted.stat().st_size  # 10,000 cells: 7.2 of 8.7 MB
+        assert page.stat().st_size < limit, f"{page} is {page.stat().st_size:,} bytes"
     assert not (course.root / "pwned").exists()
 
 
 def test_feedback_never_shows_hidden_tests(graded_class):
-    course, _, outcome = graded_class
+    course = graded_class.course
     pages = list((course.root / "feedback").rglob("*.html"))
     assert len(pages) == len(CORPUS) - len(UNREADABLE)
     for page in pages:
@@ -102,7 +194,7 @@ def test_feedback_never_shows_hidden_tests(graded_class):
 
 
 def test_csv_and_report_cover_the_class(graded_class):
-    course, _, outcome = graded_class
+    outcome = graded_class.outcome
     with open(outcome.csv_path) as f:
         rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
     # A name a spreadsheet would run as a formula is quoted.
@@ -117,7 +209,7 @@ def test_csv_and_report_cover_the_class(graded_class):
 
 
 def test_the_submission_time_is_the_collections_not_the_students(graded_class):
-    course, _, outcome = graded_class
+    course = graded_class.course
     with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gradebook:
         submitted = gradebook.find_submission(ASSIGNMENT, "own_timestamp").timestamp
     assert submitted is not None and submitted.year > 2000
@@ -137,10 +229,10 @@ def test_no_process_outlives_its_submission(graded_class):
 
 
 def test_a_rerun_grades_only_what_changed(graded_class):
-    course, incoming, first = graded_class
+    incoming = graded_class.incoming
     changed = incoming / "honest" / f"{ASSIGNMENT}.ipynb"
     shutil.copy(incoming / "tampered_tests" / f"{ASSIGNMENT}.ipynb", changed)
-    outcome = grade_class(course.root, ASSIGNMENT, submissions=incoming, workers=2, limits=LIMITS)
+    outcome = graded_class.grade()
     regraded = sorted(r.student for r in outcome.records if not r.reused)
     assert regraded == ["honest"]
     honest = next(r for r in outcome.records if r.student == "honest")
