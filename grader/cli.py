@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -241,5 +243,46 @@ def _grade(args) -> int:
     return 0
 
 
+def run() -> int:
+    """The ``grader`` console command: main(), with TensorFlow's native log lines kept off
+    the terminal."""
+    with native_logs_to(NATIVE_LOG):
+        return main()
+
+
+# TensorFlow's C++ code writes to file descriptor 2 before any Python setting can stop it
+# ("All log messages before absl::InitializeLog() ...", oneDNN and CUDA notes). The command's
+# own messages, progress and tracebacks go to the terminal; those lines go to this file.
+NATIVE_LOG = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cnn-course" / "native.log"
+)
+
+
+@contextlib.contextmanager
+def native_logs_to(path: Path):
+    """Point file descriptor 2 (what native code writes to) at ``path``, and Python's
+    sys.stderr at the terminal it was, for the duration."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:  # nowhere to put them: they stay on the terminal
+        yield
+        return
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    os.dup2(log, 2)
+    os.close(log)
+    previous = sys.stderr
+    encoding = getattr(previous, "encoding", None) or "utf-8"
+    sys.stderr = open(terminal, "w", buffering=1, closefd=False, encoding=encoding)  # noqa: SIM115
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = previous
+        os.dup2(terminal, 2)
+        os.close(terminal)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -116,3 +116,23 @@ def test_an_lms_zip_download_is_graded(tmp_path, capsys):
         scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
     assert scores["alice"] == 12.0 and scores["bob"] < 12.0, scores
     assert "alice" in out and "bob" in out
+
+
+def test_tensorflows_native_log_lines_never_reach_the_terminal(tmp_path):
+    """`grader doctor` imports TensorFlow and runs it: its C++ lines (absl, oneDNN, CUDA) go
+    to the native log, the command's own report to the terminal."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    environment.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "doctor", "--cases", "3"],
+        capture_output=True, text=True, env=environment, timeout=300,
+    )  # fmt: skip
+    terminal = result.stdout + result.stderr
+    assert "TensorFlow" in terminal  # the doctor's own report
+    for native in ("absl::InitializeLog", "oneDNN custom operations", "cudart_stub"):
+        assert native not in terminal, terminal
+    assert "absl::InitializeLog" in (tmp_path / "cnn-course" / "native.log").read_text()
