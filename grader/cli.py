@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -11,8 +13,52 @@ from grader.batch.collect import CollectError
 from grader.course import Course, NbgraderError
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cnn-course")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+        return value
+
+    return parse
+
+
+def _memory(text: str) -> int:
+    from grader.batch.limits import parse_memory
+
+    try:
+        value = parse_memory(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 6G, 512M)")
+    return value
+
+
+def _cell_timeout(text: str) -> tuple[str, float]:
+    grade_id, equals, seconds = text.partition("=")
+    if not grade_id or not equals:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not GRADE_ID=SECONDS (e.g. test_accuracy=900)"
+        )
+    return grade_id, _positive(float)(seconds)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     release = commands.add_parser(
@@ -54,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         "--course", type=Path, default=None, help="course folder (default: this repository)"
     )
     grade.add_argument(
-        "--workers", type=int, default=None, help="parallel submissions (default: one per core)"
+        "--workers",
+        type=_positive(int),
+        default=None,
+        help="parallel submissions (default: one per core)",
     )
     grade.add_argument(
         "--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786"
@@ -62,18 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument(
         "--db-url", default=None, help="nbgrader gradebook URL (default: sqlite gradebook.db)"
     )
-    grade.add_argument("--cell-timeout", type=float, default=None, help="seconds a cell may run")
+    grade.add_argument(
+        "--cell-timeout", type=_positive(float), default=None, help="seconds a cell may run"
+    )
     grade.add_argument(
         "--cell-timeout-for",
+        type=_cell_timeout,
         action="append",
         default=[],
         metavar="GRADE_ID=SECONDS",
         help="a cell's own limit, by grade_id (repeatable)",
     )
     grade.add_argument(
-        "--submission-timeout", type=float, default=None, help="seconds a submission may run"
+        "--submission-timeout",
+        type=_positive(float),
+        default=None,
+        help="seconds a submission may run",
     )
-    grade.add_argument("--memory-limit", default=None, help="per kernel, e.g. 6G")
+    grade.add_argument("--memory-limit", type=_memory, default=None, help="per kernel, e.g. 6G")
     grade.add_argument(
         "--no-sandbox", action="store_true", help="run student code without bubblewrap"
     )
@@ -84,13 +139,22 @@ def main(argv: list[str] | None = None) -> int:
         help="check this machine: TensorFlow against exact computations, the datasets, the sandbox",
     )
     doctor.add_argument(
-        "--cases", type=int, default=300, help="random cases per operation (default: 300)"
+        "--cases",
+        type=_positive(int),
+        default=300,
+        help="random cases per operation (default: 300)",
     )
     doctor.add_argument(
         "--data", type=Path, default=None, help="dataset folder (default: the course's data/)"
     )
 
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        _check_grade_arguments(grade, args)
+    elif args.command == "release":
+        unknown = sorted(set(args.assignments) - set(Course().assignments()))
+        if unknown:
+            release.error(_unknown_assignments(unknown, Course()))
     try:
         if args.command == "release":
             course = Course()
@@ -113,11 +177,41 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _unknown_assignments(names: list[str], course: Course) -> str:
+    return (
+        f"no assignment {', '.join(map(repr, names))} in {course.root / 'solutions'} "
+        f"(there: {', '.join(course.assignments()) or 'none'})"
+    )
+
+
+def _check_grade_arguments(parser: argparse.ArgumentParser, args) -> None:
+    """Usage errors before any work starts: a mistyped name costs a message, not a batch."""
+    course = Course((args.course or Course().root).resolve())
+    if not (course.root / "solutions").is_dir():
+        parser.error(f"{course.root} is not a course folder: it has no solutions/")
+    if args.assignment not in course.assignments():
+        parser.error(_unknown_assignments([args.assignment], course))
+    if args.submissions is not None and not args.submissions.is_dir():
+        parser.error(f"--submissions {args.submissions}: no such folder")
+    for archive in args.zip or []:
+        if not archive.is_file():
+            parser.error(f"--zip {archive}: no such file")
+    if args.zip_regexp is not None:
+        import re
+
+        try:
+            pattern = re.compile(args.zip_regexp)
+        except re.error as error:
+            parser.error(f"--zip-regexp: not a regular expression ({error})")
+        if "student_id" not in pattern.groupindex:
+            parser.error("--zip-regexp must name the student id: (?P<student_id>...)")
+
+
 def _grade(args) -> int:
     from dataclasses import replace
 
     from grader.batch import collect
-    from grader.batch.limits import Limits, parse_memory
+    from grader.batch.limits import Limits
     from grader.batch.runner import grade_class, summary
 
     limits = Limits()
@@ -125,14 +219,13 @@ def _grade(args) -> int:
         limits = replace(limits, cell_timeout_s=args.cell_timeout)
     if args.cell_timeout_for:
         special = dict(limits.cell_timeouts)
-        for item in args.cell_timeout_for:
-            grade_id, _, seconds = item.partition("=")
-            special[grade_id] = float(seconds)
+        for grade_id, seconds in args.cell_timeout_for:
+            special[grade_id] = seconds
         limits = replace(limits, cell_timeouts=special)
     if args.submission_timeout is not None:
         limits = replace(limits, submission_timeout_s=args.submission_timeout)
     if args.memory_limit is not None:
-        limits = replace(limits, memory_bytes=parse_memory(args.memory_limit))
+        limits = replace(limits, memory_bytes=args.memory_limit)
     outcome = grade_class(
         (args.course or Course().root).resolve(),
         args.assignment,
@@ -150,5 +243,46 @@ def _grade(args) -> int:
     return 0
 
 
+def run() -> int:
+    """The ``grader`` console command: main(), with TensorFlow's native log lines kept off
+    the terminal."""
+    with native_logs_to(NATIVE_LOG):
+        return main()
+
+
+# TensorFlow's C++ code writes to file descriptor 2 before any Python setting can stop it
+# ("All log messages before absl::InitializeLog() ...", oneDNN and CUDA notes). The command's
+# own messages, progress and tracebacks go to the terminal; those lines go to this file.
+NATIVE_LOG = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cnn-course" / "native.log"
+)
+
+
+@contextlib.contextmanager
+def native_logs_to(path: Path):
+    """Point file descriptor 2 (what native code writes to) at ``path``, and Python's
+    sys.stderr at the terminal it was, for the duration."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:  # nowhere to put them: they stay on the terminal
+        yield
+        return
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    os.dup2(log, 2)
+    os.close(log)
+    previous = sys.stderr
+    encoding = getattr(previous, "encoding", None) or "utf-8"
+    sys.stderr = open(terminal, "w", buffering=1, closefd=False, encoding=encoding)  # noqa: SIM115
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = previous
+        os.dup2(terminal, 2)
+        os.close(terminal)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -1,7 +1,7 @@
 """MNIST and CIFAR-10 as uint8 arrays, shaped like ``keras.datasets`` returns them.
 
 Files live in the course's ``data/`` folder (or ``$CNN_COURSE_DATA``). Every file is
-checked against the SHA-256 sums in ``data/checksums.json`` before it is used, so a
+checked against the SHA-256 sums in ``grader/dataset_checksums.json`` before it is used, so a
 truncated or tampered file is an error, never a silently different dataset. A file that
 is missing is downloaded from its canonical public source, verified against the
 official archive's checksum, converted, and only then moved into place: an interrupted
@@ -30,8 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECKSUMS_FILE = REPO_ROOT / "data" / "checksums.json"
+# The registry travels with the package (a wheel installed anywhere verifies the same files);
+# data/checksums.json in the repository is a link to it.
+CHECKSUMS_FILE = Path(__file__).resolve().parent / "dataset_checksums.json"
+# A checkout of the course holding this package (None for an installed wheel).
+CHECKOUT = Path(__file__).resolve().parent.parent
 DATA_DIR_VARIABLE = "CNN_COURSE_DATA"
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -49,7 +52,16 @@ class DatasetError(RuntimeError):
 
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_VARIABLE, REPO_ROOT / "data"))
+    """$CNN_COURSE_DATA; else the data/ folder of the course around the working folder (the
+    nearest folder with an nbgrader_config.py: a student's bundle, an instructor's course);
+    else that of the checkout holding this package; else a cache in the user's home."""
+    if os.environ.get(DATA_DIR_VARIABLE):
+        return Path(os.environ[DATA_DIR_VARIABLE])
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents, CHECKOUT):
+        if (folder / "nbgrader_config.py").is_file():
+            return folder / "data"
+    return Path.home() / ".cache" / "cnn-course" / "data"
 
 
 def load_registry(path: Path = CHECKSUMS_FILE) -> dict:
@@ -66,7 +78,7 @@ def sha256_of(path: Path, chunk_size: int = 1 << 20) -> str:
 
 
 class DataStore:
-    """A folder of verified dataset files, described by a registry (data/checksums.json).
+    """A folder of verified dataset files, described by a registry (grader/dataset_checksums.json).
 
     Each registry entry names the accepted SHA-256 sums of the file and, where the file
     can be fetched, a ``download`` record: the canonical URL, the archive's official

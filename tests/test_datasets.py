@@ -267,3 +267,18 @@ def test_the_shared_mnist_copy_verifies_when_present():
     (x_train, y_train), (x_test, y_test) = load_mnist(download=False)
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
     assert np.bincount(y_test).tolist()[:3] == [980, 1135, 1032]  # MNIST's published test counts
+
+
+def test_the_data_folder_is_the_environments_then_the_surrounding_courses(tmp_path, monkeypatch):
+    from grader.datasets import CHECKOUT, DATA_DIR_VARIABLE, default_data_dir
+
+    course = tmp_path / "my-course"
+    (course / "notebooks" / "01_pooling").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
+    monkeypatch.chdir(course / "notebooks" / "01_pooling")  # where a student runs a notebook
+    assert default_data_dir() == course.resolve() / "data"
+    monkeypatch.chdir(tmp_path)  # no course around: the checkout holding the package
+    assert default_data_dir() == CHECKOUT / "data"
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(tmp_path / "elsewhere"))
+    assert default_data_dir() == tmp_path / "elsewhere"

@@ -301,35 +301,52 @@ def _load_record(course_root: Path, student: str, assignment: str) -> Submission
 
 
 class Progress:
-    """A one-line progress bar on a terminal; a line per submission otherwise."""
+    """rich's progress bar on a terminal, each result printed above it; a plain line per
+    submission otherwise (CI logs, files)."""
 
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
+    def __init__(self, stream=None, terminal: bool | None = None):
+        from rich.console import Console
+
+        # terminal: None asks the stream (a terminal or not); True or False decides.
+        self.console = Console(file=stream or sys.stderr, force_terminal=terminal, highlight=False)
+        self.bar = None
         self.total = self.count = 0
         self.started = time.perf_counter()
 
     def start(self, total: int, executor: str) -> None:
+        from rich import progress
+
         self.total, self.count, self.started = total, 0, time.perf_counter()
-        print(f"Grading {total} submissions with {executor}", file=self.stream)
+        self.console.print(f"Grading {total} submissions with {executor}", markup=False)
+        if self.console.is_terminal:
+            self.bar = progress.Progress(
+                progress.TextColumn("grading"),
+                progress.BarColumn(),
+                progress.MofNCompleteColumn(),
+                progress.TimeElapsedColumn(),
+                progress.TextColumn("left"),
+                progress.TimeRemainingColumn(),
+                console=self.console,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("grading", total=total)
 
     def done(self, record: SubmissionRecord) -> None:
         self.count += 1
         state = "unchanged" if record.reused else f"{record.score:g}/{record.max_score:g}"
         if record.problems() and not record.reused:
             state += " (see report)"
-        elapsed = time.perf_counter() - self.started
-        width = 30
-        filled = int(width * self.count / max(self.total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        line = f"[{bar}] {self.count}/{self.total} {elapsed:5.0f} s  {record.student}: {state}"
-        if self.stream.isatty():
-            print("\r" + line.ljust(100), end="", file=self.stream, flush=True)
+        if self.bar is not None:
+            self.bar.console.print(f"{record.student}: {state}", markup=False)
+            self.bar.advance(self.task)
         else:
-            print(line, file=self.stream, flush=True)
+            elapsed = time.perf_counter() - self.started
+            line = f"{self.count}/{self.total} {elapsed:5.0f} s  {record.student}: {state}"
+            self.console.print(line, markup=False, soft_wrap=True)
 
     def finish(self) -> None:
-        if self.stream.isatty():
-            print(file=self.stream)
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def summary(outcome: BatchOutcome) -> str:
