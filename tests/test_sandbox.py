@@ -208,3 +208,18 @@ def test_the_disk_quota_counts_every_file_of_the_workspace(tmp_path):
     (tmp_path / "b.bin").write_bytes(os.urandom(2 * MIB))
     assert DiskQuota(tmp_path, 4 * MIB).exceeded()
     assert not DiskQuota(tmp_path, 8 * MIB).exceeded()
+
+
+@needs_bwrap
+def test_sandboxed_code_finds_the_datasets_the_grader_uses(grader):
+    """A grading kernel (and the checker) has no course around its workspace: the grader
+    tells it where the datasets are, and the sandbox shows them there, read-only."""
+    from grader.batch.execute import kernel_environment
+    from grader.datasets import default_data_dir
+
+    environment = kernel_environment(grader.workspace / ".grader-home")
+    code = "from grader.datasets import load_mnist\n(x, _), _ = load_mnist()\nprint(x.shape)"
+    result = grader.run_inside(code, environment)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "(60000, 28, 28)"
+    assert environment["CNN_COURSE_DATA"] == str(default_data_dir().resolve())

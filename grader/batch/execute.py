@@ -36,7 +36,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from grader.batch.checking import CheckerProcess, KernelRelay, verdict_outputs
 from grader.batch.limits import GIB, MIB, Limits
 from grader.batch.sandbox import DiskQuota, Sandbox
-from grader.datasets import DATA_DIR_VARIABLE
+from grader.datasets import DATA_DIR_VARIABLE, default_data_dir
 from grader.grading import GRADING_VARIABLE, KERNEL_ARGUMENTS, RETRAIN_VARIABLE
 from grader.notebook_cells import nbgrader_meta
 
@@ -192,6 +192,10 @@ def kernel_environment(private: Path) -> dict[str, str]:
             "PYTHONSAFEPATH": "1",  # the working folder is not put first on sys.path
         }
     )
+    # The datasets the grader itself uses, which the sandbox shows read-only at their paths:
+    # sandboxed code cannot find them the way a student's notebook does (no course around
+    # its workspace, no checkout in view).
+    env.setdefault(DATA_DIR_VARIABLE, str(default_data_dir().resolve()))
     (private / "tmp").mkdir(parents=True, exist_ok=True)
     return env
 
