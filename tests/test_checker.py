@@ -127,6 +127,41 @@ def test_only_the_students_names_become_stand_ins():
     ]
 
 
+def test_a_lambdas_parameters_are_not_the_students_names():
+    """Notebooks 03 and 04 pass ``train=lambda model: ...``: ``model`` is the lambda's own."""
+    source = (
+        "check.check_accuracy(build_cifar_alexnet, check.WEIGHTS_FILE, x_test=x_test,\n"
+        "    train=lambda model: train_from_scratch(lambda: model, x_train, y_train, seed=SEED))\n"
+        "scores = [s for s in history if s > best]"
+    )
+    defined = {"check": 1, "train_from_scratch": 1, "SEED": 1}
+    assert sorted(free_names(source, defined)) == [
+        "best", "build_cifar_alexnet", "history", "x_test", "x_train", "y_train"
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", ["03_lenet5", "04_alexnet"])
+def test_the_accuracy_test_passes_the_reference_weights_through_the_checker(
+    notebook, tmp_path, monkeypatch
+):
+    """The example students' reference weights (trained once, cached in build/) against the
+    notebook's own accuracy test, run by the checker with the student's builder remote."""
+    import shutil
+
+    from grader import example_weights
+
+    spec = example_weights.BY_ASSIGNMENT[notebook]
+    shutil.copy(example_weights.weights_for(notebook, "reference"), tmp_path / spec.file_name)
+    monkeypatch.chdir(tmp_path)
+    _, tests, cells = _solution(notebook)
+    answers = load_answers(REPO_ROOT / "solutions" / notebook / f"{notebook}.ipynb")
+    checker, channel = checker_for(notebook, answers)
+    verdict = checker.test(tests["test_accuracy"].source, "test_accuracy", cells)
+    assert verdict["passed"], verdict
+    assert "new" in channel.requests or "call" in channel.requests
+
+
 # -- the transport ------------------------------------------------------------------------
 
 

@@ -15,11 +15,11 @@ the student's code does can reach this process's memory, its checks or its numpy
 
 from __future__ import annotations
 
-import ast
 import builtins
 import contextlib
 import io
 import os
+import symtable
 import sys
 import traceback
 
@@ -127,20 +127,26 @@ def remote_layer_class(channel: Channel, name: str, overrides_shape: bool) -> ty
 
 
 def free_names(source: str, defined: dict) -> list[str]:
-    """The names a test cell reads that neither it, the setup cell nor Python defines."""
-    tree = ast.parse(source)
-    stored = {
-        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
-    }
-    loaded = [
-        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-    ]
+    """The names a test cell reads that neither it, the setup cell nor Python defines.
+
+    Read with symtable, scope by scope: a lambda's or a function's own parameters and locals
+    (``train=lambda model: ...``) are not the student's names; a name a nested scope reads
+    from the cell's globals is."""
+    module = symtable.symtable(source, "<test>", "exec")
+    assigned = {s.get_name() for s in module.get_symbols() if s.is_assigned() or s.is_imported()}
+    found: list[str] = []
+
+    def visit(table) -> None:
+        for symbol in table.get_symbols():
+            reads_a_global = table is module or symbol.is_global()
+            if symbol.is_referenced() and reads_a_global and symbol.get_name() not in assigned:
+                found.append(symbol.get_name())
+        for child in table.get_children():
+            visit(child)
+
+    visit(module)
     return list(
-        dict.fromkeys(
-            name
-            for name in loaded
-            if name not in stored and name not in defined and not hasattr(builtins, name)
-        )
+        dict.fromkeys(name for name in found if name not in defined and not hasattr(builtins, name))
     )
 
 
