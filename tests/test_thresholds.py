@@ -26,20 +26,7 @@ def test_the_threshold_is_the_tolerance_bound_of_the_recorded_runs(name, recipe)
     assert record["threshold"] <= min(accuracies)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "lenet5",
-        pytest.param(
-            "cifar_alexnet",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="5 seeds, all oneDNN on: 8 seeds with oneDNN on and off (about 100 more "
-                "minutes of training on 2 cores) are still to be run with bench/calibrate.py",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("name", ["lenet5", "cifar_alexnet"])
 def test_a_record_covers_eight_seeds_with_onednn_on_and_off(name):
     runs = thresholds.calibration(name)["runs"]
     for config in ("onednn-on", "onednn-off"):
