@@ -8,8 +8,9 @@ as `grader grade` does by default: each notebook's answer cells in the student's
 its graded test cells in the checker process.
 
 Reported, per notebook and worker count: the batch's wall-clock time; per submission, its
-time in the worker (kernel start-up to shutdown) and in the notebook's own cells; the
-overhead beyond executing the notebook (task time minus cell time, plus the central
+time in the worker (kernel start-up to shutdown), in the notebook's own cells (in the
+student's kernel) and in its graded tests (in the checker, its start-up included); the
+overhead beyond executing the notebook (task time minus cells and tests, plus the central
 sanitize/save/feedback time); the CPU seconds per submission (this process and every
 process it waited for: workers, kernels, checkers); and the speed-up of 2 workers over 1.
 Then a whole-course submission: the four notebooks' CPU per submission, summed.
@@ -26,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import sys
@@ -59,9 +59,13 @@ def make_submissions(course: Course, assignment: str, folder: Path, count: int) 
 
 
 def _cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    """CPU time the whole machine spent busy (all cores; /proc/stat), so run this on an
+    otherwise quiet machine. getrusage(RUSAGE_CHILDREN) misses most of it: the kernels and
+    checkers run as grandchildren inside bubblewrap's pid namespaces, and on 2026-11-22 it
+    reported 5.8 s per notebook-02 submission where the machine was busy for 28."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def run_batch(workdir: Path, assignment: str, workers: int, count: int) -> dict:
@@ -77,7 +81,13 @@ def run_batch(workdir: Path, assignment: str, workers: int, count: int) -> dict:
     wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu  # the pool is shut down
     records = outcome.records
     cells = [r.cell_seconds for r in records]
-    overhead = [r.wall_seconds - r.cell_seconds + r.central_seconds for r in records]
+    # The graded test cells run in the checker: their time is the tests' own work (the
+    # checker's start-up, importing TensorFlow, is inside the first test's).
+    tests = [sum(e["seconds"] for e in r.events if e.get("graded")) for r in records]
+    overhead = [
+        r.wall_seconds - r.cell_seconds - t + r.central_seconds
+        for r, t in zip(records, tests, strict=True)
+    ]
     return {
         "assignment": assignment,
         "workers": workers,
@@ -88,8 +98,12 @@ def run_batch(workdir: Path, assignment: str, workers: int, count: int) -> dict:
         "cpu_per_submission_s": round(cpu / len(records), 1),
         "median_task_s": round(statistics.median(r.wall_seconds for r in records), 2),
         "median_cells_s": round(statistics.median(cells), 2),
+        "median_tests_s": round(statistics.median(tests), 2),
         "median_central_s": round(statistics.median(r.central_seconds for r in records), 2),
         "median_overhead_per_submission_s": round(statistics.median(overhead), 2),
+        "median_overhead_with_tests_s": round(
+            statistics.median(o + t for o, t in zip(overhead, tests, strict=True)), 2
+        ),
         "scores": sorted(r.score for r in records),
         "problems": sorted({p for r in records for p in r.problems()})[:10],
     }
@@ -118,6 +132,8 @@ def main() -> None:
         one, two = pair
         per_notebook[assignment] = {
             "cpu_per_submission_s": one["cpu_per_submission_s"],
+            "median_cells_s": one["median_cells_s"],
+            "median_tests_s": one["median_tests_s"],
             "median_overhead_per_submission_s": one["median_overhead_per_submission_s"],
             "speedup_2_over_1": round(one["batch_wall_s"] / two["batch_wall_s"], 2),
         }
