@@ -53,13 +53,14 @@ class DatasetError(RuntimeError):
 
 def default_data_dir() -> Path:
     """$CNN_COURSE_DATA; else the data/ folder of the course around the working folder (the
-    nearest folder with an nbgrader_config.py: a student's bundle, an instructor's course);
-    else that of the checkout holding this package; else a cache in the user's home."""
+    nearest folder with an nbgrader_config.py and a data/ folder: a student's bundle, an
+    instructor's course; a scratch copy without one, such as a grading course, is passed
+    over); else that of the checkout holding this package; else a cache in the user's home."""
     if os.environ.get(DATA_DIR_VARIABLE):
         return Path(os.environ[DATA_DIR_VARIABLE])
     here = Path.cwd().resolve()
     for folder in (here, *here.parents, CHECKOUT):
-        if (folder / "nbgrader_config.py").is_file():
+        if (folder / "nbgrader_config.py").is_file() and (folder / "data").is_dir():
             return folder / "data"
     return Path.home() / ".cache" / "cnn-course" / "data"
 

@@ -277,6 +277,9 @@ def test_the_data_folder_is_the_environments_then_the_surrounding_courses(tmp_pa
     (course / "nbgrader_config.py").write_text("c = get_config()\n")
     monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
     monkeypatch.chdir(course / "notebooks" / "01_pooling")  # where a student runs a notebook
+    # A course without a data/ folder (a scratch grading copy) is passed over ...
+    assert default_data_dir() == CHECKOUT / "data"
+    (course / "data").mkdir()  # ... one with it is where the datasets are
     assert default_data_dir() == course.resolve() / "data"
     monkeypatch.chdir(tmp_path)  # no course around: the checkout holding the package
     assert default_data_dir() == CHECKOUT / "data"
