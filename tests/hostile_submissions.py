@@ -568,8 +568,8 @@ CORPUS = [
             nb,
             "invariance_score",
             "import os\nprint(dict(os.environ))\nprint(os.listdir('/'), os.listdir('/tmp'))\n"
-            "if any('SECRET' in key or 'hunter2' in value for key, value in os.environ.items()):\n"
-            + LEAK_SHOWS,
+            # (its source must not hold the secret's value: the feedback shows the source)
+            "if any('SECRET' in key for key in os.environ):\n" + LEAK_SHOWS,
         ),
     ),
     Hostile(
