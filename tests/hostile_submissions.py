@@ -390,6 +390,18 @@ CORPUS = [
         )
         for student, what, code in [
             (
+                "patches_session_send",
+                "the kernel's session.send patched to report every error as ok",
+                "_session = get_ipython().kernel.session\n_send = _session.send\n"
+                "def _send_ok(stream, kind, content=None, *args, **kwargs):\n"
+                "    if isinstance(content, dict) and content.get('status') == 'error':\n"
+                "        content = {'status': 'ok', 'execution_count': content.get('execution_count')}\n"
+                "    if kind == 'error':\n"
+                "        return None\n"
+                "    return _send(stream, kind, content, *args, **kwargs)\n"
+                "_session.send = _send_ok",
+            ),
+            (
                 "pre_run_hook",
                 "a pre_run_cell hook that empties every later cell",
                 "get_ipython().events.register('pre_run_cell', lambda info: setattr(info, 'raw_cell', 'pass'))",
@@ -452,25 +464,6 @@ CORPUS = [
             _tag(_replace(nb, "pool2d", STUB), USES_POOL2D, "raises-exception"),
             "invariance_score",
             "from IPython.display import clear_output\nclear_output()",
-        ),
-    ),
-    Hostile(
-        "patches_session_send",
-        "a wrong pool2d, and the kernel's session.send patched to report every error as ok",
-        4.0,
-        None,
-        zero=USES_POOL2D,
-        edit=lambda nb, course: _replace(
-            nb,
-            "pool2d",
-            STUB + "\n_session = get_ipython().kernel.session\n_send = _session.send\n"
-            "def _send_ok(stream, kind, content=None, *args, **kwargs):\n"
-            "    if isinstance(content, dict) and content.get('status') == 'error':\n"
-            "        content = {'status': 'ok', 'execution_count': content.get('execution_count')}\n"
-            "    if kind == 'error':\n"
-            "        return None\n"
-            "    return _send(stream, kind, content, *args, **kwargs)\n"
-            "_session.send = _send_ok",
         ),
     ),
     Hostile(
