@@ -188,10 +188,10 @@ CORPUS = [
     ),
     Hostile(
         "lone_surrogate",
-        "prints a lone surrogate, which no UTF-8 file can hold",
+        "prints a lone surrogate, which no UTF-8 file can hold, and flushes each time",
         FULL_MARKS,
         None,
-        edit=lambda nb, course: _append(nb, "invariance_score", "print('\\ud800')"),
+        edit=lambda nb, course: _append(nb, "invariance_score", "print('\\ud800', flush=True)"),
     ),
     # -- uploads ----------------------------------------------------------------------------
     Hostile(
