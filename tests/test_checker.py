@@ -231,12 +231,12 @@ def test_a_checker_stopped_at_a_tests_time_limit_is_replaced_before_the_next_tes
     """A real checker process (sandboxed where bubblewrap works): the endless test is killed
     at its limit and says so; the next test runs in a fresh checker, set up again."""
     from grader.batch.checking import CheckerProcess
-    from grader.batch.execute import kernel_environment
+    from grader.batch.execute import grading_environment
     from grader.batch.limits import Limits
     from grader.batch.sandbox import Sandbox, bubblewrap_problem, readable_paths
 
     sandbox = Sandbox(bubblewrap_problem() is None, Limits(), readable_paths())
-    checker = CheckerProcess(sandbox, Limits(), kernel_environment(tmp_path))
+    checker = CheckerProcess(sandbox, Limits(), grading_environment())
     try:
         assert checker.setup("import time\nSET_UP = True", 120)["passed"]
         endless = checker.test("while True:\n    time.sleep(0.01)", "endless", [], None, 3)
@@ -247,3 +247,37 @@ def test_a_checker_stopped_at_a_tests_time_limit_is_replaced_before_the_next_tes
     finally:
         checker.close()
     assert checker.process.returncode is not None
+
+
+def test_a_worker_keeps_its_checker_for_the_next_notebook_and_starts_it_clean(tmp_path):
+    """One checker process per worker (TensorFlow imported once), yet each notebook begins
+    with nothing of the last one: no names, no files in its folder, no Keras layer names."""
+    from grader.batch.checking import close_kept_checker, kept_checker
+    from grader.batch.execute import grading_environment
+    from grader.batch.limits import Limits
+    from grader.batch.sandbox import Sandbox, bubblewrap_problem, readable_paths
+
+    sandbox = Sandbox(bubblewrap_problem() is None, Limits(), readable_paths())
+    first = kept_checker(sandbox, Limits(), grading_environment())
+    try:
+        assert first.setup("import keras\nLEFT_BEHIND = 1", 120)["passed"]
+        wrote = "open('student.weights.h5', 'wb').write(b'x')\nprint(keras.layers.Dense(1).name)"
+        assert first.test(wrote, "write", [], None, 60) == {"passed": True, "output": "dense\n"}
+        pid = first.process.pid
+
+        second = kept_checker(sandbox, Limits(), grading_environment())
+        assert second is first and second.process.pid == pid
+        assert not (second.scratch / "student.weights.h5").exists()
+        assert second.setup("import keras, os", 120)["passed"]
+        clean = (
+            "assert 'LEFT_BEHIND' not in globals()\n"
+            "assert not os.path.exists('student.weights.h5')\n"
+            "print(keras.layers.Dense(1).name)"
+        )
+        assert second.test(clean, "clean", [], None, 60) == {"passed": True, "output": "dense\n"}
+
+        other = kept_checker(sandbox, Limits(cell_timeout_s=7), grading_environment())
+        assert other is not first and first.process.returncode is not None
+    finally:
+        close_kept_checker()
+        first.close()

@@ -19,13 +19,13 @@ import builtins
 import contextlib
 import io
 import os
-import symtable
 import sys
 import traceback
 
 import numpy as np
 
 from grader.batch import transport
+from grader.batch.cell_names import global_names
 from grader.checks.compare import SourceOnly
 from grader.checks.source_rules import framework_uses_in_source
 
@@ -129,25 +129,14 @@ def remote_layer_class(channel: Channel, name: str, overrides_shape: bool) -> ty
 def free_names(source: str, defined: dict) -> list[str]:
     """The names a test cell reads that neither it, the setup cell nor Python defines.
 
-    Read with symtable, scope by scope: a lambda's or a function's own parameters and locals
-    (``train=lambda model: ...``) are not the student's names; a name a nested scope reads
-    from the cell's globals is."""
-    module = symtable.symtable(source, "<test>", "exec")
-    assigned = {s.get_name() for s in module.get_symbols() if s.is_assigned() or s.is_imported()}
-    found: list[str] = []
-
-    def visit(table) -> None:
-        for symbol in table.get_symbols():
-            reads_a_global = table is module or symbol.is_global()
-            if symbol.is_referenced() and reads_a_global and symbol.get_name() not in assigned:
-                found.append(symbol.get_name())
-        for child in table.get_children():
-            visit(child)
-
-    visit(module)
-    return list(
-        dict.fromkeys(name for name in found if name not in defined and not hasattr(builtins, name))
-    )
+    A lambda's or a function's own parameters and locals (``train=lambda model: ...``) are
+    not the student's names; a name a nested scope reads from the cell's globals is."""
+    read, written = global_names(source)
+    return [
+        name
+        for name in read
+        if name not in written and name not in defined and not hasattr(builtins, name)
+    ]
 
 
 class Checker:
@@ -157,6 +146,11 @@ class Checker:
         self.cells: list[str] = []
 
     def setup(self, source: str) -> dict:
+        """A new notebook: nothing of the last one's names, models or layer names is kept."""
+        import keras
+
+        keras.backend.clear_session()
+        self.namespace, self.cells = {"__name__": "__main__"}, []
         return self._run(source, "setup", self.namespace)
 
     def test(self, source: str, grade_id: str, cells: list[str]) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing.util
 import os
 import shutil
 import subprocess
@@ -40,28 +41,56 @@ class KernelStopped(Exception):
 
 
 class CheckerProcess:
-    """One checker for one notebook of one submission.
+    """A checker process, set up for one notebook at a time.
+
+    A worker keeps its checker from one notebook to the next (:func:`kept_checker`): importing
+    TensorFlow, about 5 s of CPU, is then paid once per worker, not once per notebook. Each
+    notebook begins clean: its scratch folder emptied (:meth:`begin`), and a fresh namespace
+    and Keras session in the checker (its setup message). Only data from the student's kernel
+    ever reaches a checker, never code, so what one student sends cannot run there to reach
+    the next one.
 
     A checker that stopped (killed at a test's time limit, or crashed) is replaced by a fresh
     one, set up again, before the next test: one test's failure never fails the tests after it.
+    After ``RENEWED_AFTER`` notebooks a checker is replaced too, so that whatever TensorFlow
+    keeps from one notebook to the next cannot pile up.
     """
+
+    RENEWED_AFTER = 24
 
     def __init__(self, sandbox: Sandbox, limits: Limits, environment: dict[str, str]):
         self.sandbox, self.limits = sandbox, limits
         self.scratch = Path(tempfile.mkdtemp(prefix="checker-"))
         (self.scratch / "home").mkdir()
-        self.environment = {**environment, "HOME": str(self.scratch / "home")}
-        self.environment["MPLCONFIGDIR"] = self.environment["KERAS_HOME"] = str(
-            self.scratch / "home"
-        )
-        self.environment["TMPDIR"] = str(self.scratch / "home")
+        home = str(self.scratch / "home")  # its private folders: all of them in its scratch
+        private = ("HOME", "MPLCONFIGDIR", "KERAS_HOME", "TMPDIR", "IPYTHONDIR")
+        self.environment = {**environment, **dict.fromkeys(private, home)}
         self.log = open(self.scratch.parent / f"{self.scratch.name}.log", "ab")  # noqa: SIM115
         self.setup_message: dict | None = None
         self.setup_timeout = 0.0
         self.restarts = 0
+        self.notebooks = 0  # set up since this process started
         self._start()
 
+    def begin(self) -> None:
+        """Ready for the next notebook: nothing left in the scratch folder from the last one
+        (its weights files, what its tests saved), and a fresh process when this one stopped
+        or has served ``RENEWED_AFTER`` notebooks."""
+        for entry in self.scratch.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+        (self.scratch / "home").mkdir(exist_ok=True)
+        self.sandbox.prepare_workspace(self.scratch)
+        if self.process.poll() is not None or self.notebooks >= self.RENEWED_AFTER:
+            self._stop()
+            self._start()
+        self.setup_message = None
+
     def _start(self) -> None:
+        self.notebooks = 0
         self.sandbox.prepare_workspace(self.scratch)
         command = self.sandbox.command(
             [sys.executable, "-m", "grader.batch.checker"], self.scratch, self.environment
@@ -77,6 +106,7 @@ class CheckerProcess:
 
     def setup(self, source: str, timeout: float) -> dict:
         self.setup_message, self.setup_timeout = {"kind": "setup", "source": source}, timeout
+        self.notebooks += 1
         return self._exchange(self.setup_message, None, timeout)
 
     def test(self, source: str, grade_id: str, cells: list[str], relay, timeout: float) -> dict:
@@ -147,6 +177,38 @@ class CheckerProcess:
         shutil.rmtree(self.scratch, ignore_errors=True)
         with contextlib.suppress(OSError):
             os.unlink(self.scratch.parent / f"{self.scratch.name}.log")
+
+
+# The checker this thread of this worker keeps for the next notebook (a process pool's worker
+# runs one task at a time; a Dask worker may run several in threads).
+_kept = threading.local()
+
+
+def kept_checker(sandbox: Sandbox, limits: Limits, environment: dict[str, str]) -> CheckerProcess:
+    """This worker's checker for these settings, started at its first use, begun afresh for
+    the next notebook, and closed when the worker exits."""
+    settings = (sandbox, limits, environment)
+    kept = getattr(_kept, "checker", None)
+    if kept is not None and kept.settings != settings:
+        kept.close()
+        kept = None
+    if kept is None:
+        kept = CheckerProcess(sandbox, limits, environment)
+        kept.settings = settings
+        _kept.checker = kept
+        # Run at a worker's exit, which skips atexit handlers in multiprocessing's children.
+        multiprocessing.util.Finalize(kept, kept.close, exitpriority=10)
+    else:
+        kept.begin()
+    return kept
+
+
+def close_kept_checker() -> None:
+    """End this thread's kept checker now, rather than at the worker's exit."""
+    kept = getattr(_kept, "checker", None)
+    if kept is not None:
+        kept.close()
+        _kept.checker = None
 
 
 def _checker_failure(ename: str, evalue: str) -> dict:

@@ -33,7 +33,8 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from grader.batch.checking import CheckerProcess, KernelRelay, verdict_outputs
+from grader.batch import demonstrations
+from grader.batch.checking import CheckerProcess, KernelRelay, kept_checker, verdict_outputs
 from grader.batch.limits import GIB, MIB, Limits
 from grader.batch.sandbox import DiskQuota, Sandbox
 from grader.datasets import DATA_DIR_VARIABLE, default_data_dir
@@ -46,6 +47,7 @@ class NotebookToRun:
     name: str
     notebook_json: str
     setup_source: str  # the instructors' setup cell, which the checker runs first
+    demonstrations: frozenset[str] = frozenset()  # sources of the instructors' demonstrations
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class CellEvent:
     notebook: str
     index: int
     grade_id: str | None
-    status: str  # ok | error | memory | timeout | crashed | not-run | untrusted
+    status: str  # ok | skipped | error | memory | timeout | crashed | not-run | untrusted
     seconds: float
     explanation: str = ""
     graded: bool = False
@@ -128,7 +130,12 @@ def _size(limit: int) -> str:
 
 
 def _cut_note(what: str):
-    return nbformat.v4.new_output("stream", name="stdout", text=f"\n[output cut: {what}]\n")
+    return _note(f"output cut: {what}")
+
+
+def _note(text: str):
+    """The grader's own remark in a cell's outputs, set apart from what the cell printed."""
+    return nbformat.v4.new_output("stream", name="stdout", text=f"\n[{text}]\n")
 
 
 def grade_submission(task: GradingTask) -> TaskResult:
@@ -172,20 +179,14 @@ PASSED_ON = (
 )
 
 
-def kernel_environment(private: Path) -> dict[str, str]:
-    """The whole environment of a grading kernel; ``private`` is its home, in the workspace.
-    IPython's own folder lives under a name the upload cannot contain (the grader's
-    ``.grader-home``), so no uploaded startup file runs."""
+def grading_environment() -> dict[str, str]:
+    """What every process that grading starts (kernels, checkers) finds in its environment,
+    before its own private folders are added."""
     env = {k: os.environ[k] for k in PASSED_ON if k in os.environ}
     env.update(
         {
             GRADING_VARIABLE: "1",
             "PATH": os.pathsep.join((str(Path(sys.executable).parent), "/usr/bin", "/bin")),
-            "HOME": str(private),
-            "IPYTHONDIR": str(private / ".ipython"),
-            "MPLCONFIGDIR": str(private / ".matplotlib"),
-            "KERAS_HOME": str(private / ".keras"),
-            "TMPDIR": str(private / "tmp"),
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONNOUSERSITE": "1",
@@ -196,8 +197,21 @@ def kernel_environment(private: Path) -> dict[str, str]:
     # sandboxed code cannot find them the way a student's notebook does (no course around
     # its workspace, no checkout in view).
     env.setdefault(DATA_DIR_VARIABLE, str(default_data_dir().resolve()))
-    (private / "tmp").mkdir(parents=True, exist_ok=True)
     return env
+
+
+def kernel_environment(private: Path) -> dict[str, str]:
+    """The whole environment of a grading kernel; ``private`` is its home, in the workspace.
+    IPython's own folder lives under a name the upload cannot contain (the grader's
+    ``.grader-home``), so no uploaded startup file runs."""
+    return {
+        **grading_environment(),
+        "HOME": str(private),
+        "IPYTHONDIR": str(private / ".ipython"),
+        "MPLCONFIGDIR": str(private / ".matplotlib"),
+        "KERAS_HOME": str(private / ".keras"),
+        "TMPDIR": str(private / "tmp"),
+    }
 
 
 def _run_notebook(
@@ -215,6 +229,7 @@ def _run_notebook(
     manager.sandbox = task.sandbox
     manager.workspace = workspace
     manager.environment = kernel_environment(workspace / ".grader-home")
+    (workspace / ".grader-home" / "tmp").mkdir(parents=True, exist_ok=True)
     client = _BoundedClient(
         notebook,
         km=manager,
@@ -290,8 +305,7 @@ class _NotebookChecks:
 
     def run(self, cell, index: int, grade_id: str, budget: float) -> dict:
         if self.checker is None:
-            environment = kernel_environment(self.workspace / ".grader-home")
-            self.checker = CheckerProcess(self.task.sandbox, self.task.limits, environment)
+            self.checker = kept_checker(self.task.sandbox, self.task.limits, grading_environment())
             setup = self.checker.setup(self.to_run.setup_source, self.task.limits.for_cell("setup"))
             if not setup.get("passed"):
                 self.setup_failure = {
@@ -306,8 +320,7 @@ class _NotebookChecks:
         return self.checker.test(cell.source, grade_id, cells, self.relay, budget + 5)
 
     def close(self) -> None:
-        if self.checker is not None:
-            self.checker.close()
+        """The checker stays with this worker for its next notebook (kept_checker)."""
 
 
 def _run_cells_checked(
@@ -324,6 +337,9 @@ def _run_cells_checked(
         stdout=kernel_log,
         stderr=kernel_log,
     ):
+        code = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+        sources = [notebook.cells[i].source for i in code]
+        left_out = {code[i] for i in demonstrations.left_out(sources, to_run.demonstrations)}
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
                 continue
@@ -333,6 +349,10 @@ def _run_cells_checked(
             label = grade_id or f"cell {index + 1}"
             event = CellEvent(to_run.name, index, grade_id, "ok", 0.0, graded=graded)
             result.events.append(event)
+            if index in left_out:
+                event.status, event.explanation = "skipped", demonstrations.NOTE
+                cell.outputs = [_note(demonstrations.NOTE)]
+                continue
             if stopped is None and time.monotonic() >= deadline:
                 stopped = f"the submission's time limit ({task.limits.submission_timeout_s:g} s) was used up"
             if stopped is not None:

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import nbformat
 
+from grader import notebook_cells
 from grader.batch import collect, feedback, gradebook
+from grader.batch.demonstrations import demonstration_sources
 from grader.batch.execute import CellEvent, GradingTask, NotebookToRun, TaskResult, grade_submission
 from grader.batch.limits import Limits
 from grader.batch.sandbox import course_sandbox
@@ -62,7 +64,7 @@ class SubmissionRecord:
         notes += [
             f"{e['grade_id'] or 'cell ' + str(e['index'] + 1)}: {e['explanation']}"
             for e in self.events
-            if e["status"] not in ("ok", "error")
+            if e["status"] not in ("ok", "skipped", "error")
         ]
         notes += [  # errors in the cells nbgrader knows by name: answers and tests
             f"{e['grade_id']}: {e['explanation']}"
@@ -116,6 +118,10 @@ def grade_class(
         students = collect.students(course.root, assignment)
     sandbox, isolation_problem = course_sandbox(course.root, limits, isolate)
     fingerprint = _grading_fingerprint(course, assignment, limits)
+    shown_only = {  # the instructors' demonstration cells, which grading may leave out
+        path.stem: demonstration_sources(notebook_cells.read(path))
+        for path in course.solution_notebooks(assignment)
+    }
 
     records: list[SubmissionRecord] = []
     executor, executor_name, close = make_executor(workers, scheduler)
@@ -135,7 +141,7 @@ def grade_class(
             record = SubmissionRecord(student, assignment, digest)
             try:
                 task, findings = _prepare(
-                    course, student, assignment, db_url, folder, limits, sandbox
+                    course, student, assignment, db_url, folder, limits, sandbox, shown_only
                 )
             except Exception as error:  # one submission's bad input never stops the batch
                 record.central_seconds = time.perf_counter() - central
@@ -236,7 +242,7 @@ def _grading_fingerprint(course: Course, assignment: str, limits: Limits) -> byt
     return digest.digest()
 
 
-def _prepare(course, student, assignment, db_url, folder, limits, sandbox):
+def _prepare(course, student, assignment, db_url, folder, limits, sandbox, shown_only):
     findings: list[Finding] = []
     notebooks = []
     for name in gradebook.notebook_names(db_url, assignment):
@@ -250,7 +256,14 @@ def _prepare(course, student, assignment, db_url, folder, limits, sandbox):
         findings += sanitized.findings
         if sanitized.notebook is not None:
             setup = gradebook.setup_source(db_url, assignment, name)
-            notebooks.append(NotebookToRun(name, nbformat.writes(sanitized.notebook), setup))
+            notebooks.append(
+                NotebookToRun(
+                    name,
+                    nbformat.writes(sanitized.notebook),
+                    setup,
+                    shown_only.get(name, frozenset()),
+                )
+            )
     files, refused = collect.workspace_files(folder, limits.upload_bytes)
     findings += [Finding("upload", None, problem) for problem in refused]
     task = GradingTask(student, assignment, tuple(notebooks), files, limits, sandbox)
