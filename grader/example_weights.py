@@ -1,15 +1,24 @@
-"""Trained weights for the example submissions, made with the course recipe and cached.
+"""Trained weights for the example submissions, made with the course recipe.
 
 A submission of notebook 03 or 04 includes the weights its training cell saved. The example
-students' weights are trained here from the reference solution: "reference" with the full
-recipe, "undertrained" with its first epoch only (an honest model that misses the threshold).
-Training is deterministic, so the files are cached under build/example-weights/, keyed by a
-hash of everything that determines them: the reference code, the recipe and the seed.
+students' weights are trained from the reference solution: "reference" with the full recipe,
+"undertrained" with its first epoch only (an honest model that misses the threshold).
+
+They are committed in examples/weights/ (0.25 MB per LeNet-5 file, 3.3 MB per AlexNet one:
+the layers' weights, without the optimizer's state), each with its checksum and the
+fingerprint of everything it was trained from (the reference answer cells, the recipe, the
+seed), so that `make demo` and the tests need not train for 15 minutes first. When the
+reference solution or the recipe changes, the committed files no longer match and are not
+used: the weights are trained again (deterministic, cached under build/example-weights/), and
+`python -m grader.example_weights` commits the new ones. This repository is the
+instructors'; the student bundle never carries them.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -33,6 +42,8 @@ CIFAR_ALEXNET_WEIGHTS = TrainedWeights(
 BY_ASSIGNMENT = {w.assignment: w for w in (LENET5_WEIGHTS, CIFAR_ALEXNET_WEIGHTS)}
 KINDS = ("reference", "undertrained")
 CACHE_DIR = REPO_ROOT / "build" / "example-weights"
+COMMITTED_DIR = REPO_ROOT / "examples" / "weights"
+REGISTRY = COMMITTED_DIR / "weights.json"
 
 
 def _recipe_and_seed(weights: TrainedWeights):
@@ -65,8 +76,36 @@ def cached_path(assignment: str, kind: str, solutions: Path = REPO_ROOT / "solut
     return CACHE_DIR / f"{assignment}-{kind}-{fingerprint}.weights.h5"
 
 
+def committed_path(assignment: str, kind: str) -> Path:
+    return COMMITTED_DIR / f"{assignment}-{kind}.weights.h5"
+
+
+def _registry() -> dict:
+    return json.loads(REGISTRY.read_text()) if REGISTRY.exists() else {"files": {}}
+
+
+def committed_problem(assignment: str, kind: str, solutions: Path = REPO_ROOT / "solutions"):
+    """Why the committed weights of this kind cannot stand for the current reference
+    solution (None when they can)."""
+    path = committed_path(assignment, kind)
+    record = _registry()["files"].get(path.name)
+    if record is None or not path.exists():
+        return f"{path.name} is not committed"
+    solution = solutions / assignment / f"{assignment}.ipynb"
+    if record["fingerprint"] != _fingerprint(solution, BY_ASSIGNMENT[assignment], kind):
+        return f"{path.name} was trained from another reference solution or recipe"
+    from grader.datasets import sha256_of
+
+    if sha256_of(path) != record["sha256"]:
+        return f"{path.name} does not match its checksum"
+    return None
+
+
 def weights_for(assignment: str, kind: str, solutions: Path = REPO_ROOT / "solutions") -> Path:
-    """The path of the cached weights file, training it first if needed."""
+    """The weights file for these example weights: the committed one when it was trained
+    from the current reference solution, else the cached one, trained first if needed."""
+    if committed_problem(assignment, kind, solutions) is None:
+        return committed_path(assignment, kind)
     target = cached_path(assignment, kind, solutions)
     if not target.exists():
         solution = solutions / assignment / f"{assignment}.ipynb"
@@ -74,29 +113,43 @@ def weights_for(assignment: str, kind: str, solutions: Path = REPO_ROOT / "solut
     return target
 
 
+def _reference_builder(solution: Path, weights: TrainedWeights):
+    from grader.notebook_cells import load_answers
+
+    name = "build_lenet5" if weights is LENET5_WEIGHTS else "build_cifar_alexnet"
+    return load_answers(solution)[name]
+
+
 def _train(solution: Path, weights: TrainedWeights, kind: str):
     from grader.notebook_cells import load_answers
     from grader.training import train_from_scratch
 
-    answers = load_answers(solution)
     recipe, seed = _recipe_and_seed(weights)
+    build = _reference_builder(solution, weights)
     if weights is LENET5_WEIGHTS:
         from grader.datasets import load_mnist
 
         (x_train, y_train), _ = load_mnist()
-        build, x_train = answers["build_lenet5"], answers["preprocess"](x_train)
+        x_train = load_answers(solution)["preprocess"](x_train)
     else:
         from grader.datasets import load_cifar10
 
         (x_train, y_train), _ = load_cifar10()
-        build = answers["build_cifar_alexnet"]
     return train_from_scratch(
         build, x_train, y_train, recipe, seed=seed, epochs=1 if kind == "undertrained" else None
     )
 
 
 def store(model, target: Path) -> None:
-    """Save a model's weights at ``target`` atomically (a reader never sees half a file)."""
+    """Save a model's weights at ``target`` atomically (a reader never sees half a file),
+    without the optimizer's state, which a trained model's save_weights would add (twice
+    the size) and which loading into a fresh model ignores."""
+    import keras
+
+    if getattr(model, "optimizer", None) is not None:
+        weights = model.get_weights()
+        model = keras.models.clone_model(model)  # the same layers, never compiled
+        model.set_weights(weights)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(
         dir=target.parent, suffix=".weights.h5"
@@ -108,3 +161,42 @@ def store(model, target: Path) -> None:
         os.replace(partial, target)
     finally:
         Path(partial).unlink(missing_ok=True)
+
+
+def commit() -> None:
+    """Put the example weights for the current reference solutions in examples/weights/,
+    training those that are not cached yet, and record their checksums and fingerprints."""
+    from grader.datasets import sha256_of
+
+    files = {}
+    for assignment, spec in BY_ASSIGNMENT.items():
+        solution = REPO_ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+        for kind in KINDS:
+            target = committed_path(assignment, kind)
+            if committed_problem(assignment, kind) is not None:
+                model = _reference_builder(solution, spec)()
+                model.load_weights(weights_for(assignment, kind))
+                store(model, target)  # the layers' weights only, whatever the cache holds
+            files[target.name] = {
+                "sha256": sha256_of(target),
+                "bytes": target.stat().st_size,
+                "fingerprint": _fingerprint(solution, spec, kind),
+            }
+            print(f"{target.relative_to(REPO_ROOT)}: {files[target.name]['bytes']:,} bytes")
+    REGISTRY.write_text(
+        json.dumps(
+            {
+                "about": "The example students' trained weights (grader/example_weights.py): "
+                "each file's SHA-256 and the fingerprint of the reference answer cells, recipe, "
+                "seed and kind it was trained from. Made by `python -m grader.example_weights`.",
+                "files": files,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    argparse.ArgumentParser(description=commit.__doc__).parse_args()
+    commit()
