@@ -121,6 +121,48 @@ def test_a_missing_answer_says_which_cell_to_run():
     assert verdict["ename"] == "NameError" and "run the cell that defines it" in verdict["evalue"]
 
 
+def test_a_checks_cases_reach_the_kernel_in_one_round_trip():
+    """pool_output_shape is called on every visible and hidden case: one request per check
+    (the test cell runs the visible check, then the hidden one), not one per case."""
+    _, tests, cells = _solution("01_pooling")
+    answers = load_answers(REPO_ROOT / "solutions" / "01_pooling" / "01_pooling.ipynb")
+    checker, channel = checker_for("01_pooling", answers)
+    source = tests["test_pool_output_shape"].source
+    assert checker.test(source, "test_pool_output_shape", cells)["passed"]
+    assert channel.requests == ["describe", "call_each", "call_each"]
+
+
+def test_the_students_exception_comes_at_its_case_after_the_results_before_it():
+    from grader.batch.checker import RemoteFunction
+
+    def halve(n):
+        if n == 3:
+            raise ValueError("odd")
+        return n // 2
+
+    remote = RemoteFunction(LoopbackChannel({"halve": halve}), "halve", [])
+    results = remote.call_each([((2,), {}), ((4,), {}), ((3,), {}), ((8,), {})])
+    assert next(results) == 1 and next(results) == 2
+    with pytest.raises(ValueError, match="odd"):
+        next(results)
+
+
+class DroppingChannel:
+    """A kernel whose agent was tampered with: it answers fewer calls than were asked."""
+
+    def request(self, header, args=(), kwargs=None):
+        return {"values": [(1, 1, 1)], "failure": None}
+
+
+def test_a_kernel_that_answers_fewer_cases_than_asked_is_refused():
+    """Otherwise a check's zip would end early and skip the cases the answer gets wrong."""
+    from grader.batch.checker import RemoteFunction, StudentCodeError
+
+    remote = RemoteFunction(DroppingChannel(), "pool_output_shape", [])
+    with pytest.raises(StudentCodeError, match="did not match the grader's request"):
+        list(remote.call_each([((1,), {}), ((2,), {})]))
+
+
 def test_only_the_students_names_become_stand_ins():
     assert free_names("check.check_pool2d(pool2d, seed=None)\nx = len(pool2d)", {"check": 1}) == [
         "pool2d"

@@ -42,11 +42,15 @@ def answer(request: dict, blobs: list[bytes], namespace: dict, out_blobs: list[b
         return {"value": transport.encode(_answer(request, blobs, namespace), out_blobs)}
     except BaseException as error:  # the student's code failed: the checker reports it
         out_blobs.clear()
-        return {
-            "error": type(error).__name__,
-            "message": str(error)[:2000],
-            "traceback": "".join(traceback.format_exception(error)[-6:])[-4000:],
-        }
+        return _failure(error)
+
+
+def _failure(error: BaseException) -> dict:
+    return {
+        "error": type(error).__name__,
+        "message": str(error)[:2000],
+        "traceback": "".join(traceback.format_exception(error)[-6:])[-4000:],
+    }
 
 
 def _answer(request: dict, blobs: list[bytes], namespace: dict):
@@ -57,6 +61,14 @@ def _answer(request: dict, blobs: list[bytes], namespace: dict):
     kwargs = transport.decode(request.get("kwargs", {"__dict__": []}), blobs, layers=True)
     if op == "call":
         return namespace[request["name"]](*args, **kwargs)
+    if op == "call_each":  # a check's cases in one round trip, up to the first failure
+        function, values = namespace[request["name"]], []
+        for call_args, call_kwargs in args[0]:
+            try:
+                values.append(function(*call_args, **call_kwargs))
+            except BaseException as error:
+                return {"values": values, "failure": _failure(error)}
+        return {"values": values, "failure": None}
     if op == "new":  # an instance of the student's class
         instance = namespace[request["name"]](*args, **kwargs)
         _objects[len(_objects) + 1] = instance

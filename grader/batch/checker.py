@@ -79,6 +79,25 @@ class RemoteFunction(SourceOnly):
     def __call__(self, *args, **kwargs):
         return self._channel.request({"op": "call", "name": self.__name__}, args, kwargs)
 
+    def call_each(self, calls: list[tuple[tuple, dict]]):
+        """The results of several calls, from one round trip to the kernel; the student's
+        exception is raised where its call comes. A reply that does not account for every
+        call is refused: a kernel must not make a check skip cases."""
+        calls = [(tuple(args), dict(kwargs)) for args, kwargs in calls]
+        reply = self._channel.request({"op": "call_each", "name": self.__name__}, (calls,))
+        values = reply.get("values") if isinstance(reply, dict) else None
+        failure = reply.get("failure") if isinstance(reply, dict) else None
+        complete = isinstance(values, list) and (
+            len(values) == len(calls)
+            if failure is None
+            else isinstance(failure, dict) and len(values) < len(calls)
+        )
+        if not complete:
+            raise StudentCodeError("your kernel's answer did not match the grader's request")
+        yield from values
+        if failure is not None:
+            raise _student_exception(failure)
+
     def framework_uses(self) -> list[str]:
         return framework_uses_in_source(self._cells, self.__name__)
 

@@ -26,6 +26,7 @@ from grader.checks.compare import (
     likely_mistake,
     output_layout_mistakes,
     require_type,
+    results_of,
 )
 from grader.checks.failure import FIXED_ANSWER, CheckFailure, passed, student_check
 from grader.checks.oracle import (
@@ -96,12 +97,15 @@ def check_zero_pad(zero_pad: Callable, *, seed: int | None = 0, n_random: int = 
             else tuple(tuple(int(v) for v in rng.integers(0, 4, 2)) for _ in range(2))
         )
         cases.append((shape, pad))
+    # Nonzero inputs: a zero border shows.
+    inputs = [rng.standard_normal(shape).astype("float32") + 3.0 for shape, _ in cases]
+    originals = [x.copy() for x in inputs]
+    calls = [((x, pad), {}) for x, (_, pad) in zip(inputs, cases, strict=True)]
     answers = []
-    for shape, pad in cases:
+    for (shape, pad), x, original, got in zip(
+        cases, inputs, originals, results_of(zero_pad, calls), strict=True
+    ):
         what = f"zero_pad(x of shape {shape}, pad={pad})"
-        x = rng.standard_normal(shape).astype("float32") + 3.0  # nonzero: a zero border shows
-        original = x.copy()
-        got = zero_pad(x, pad)
         if not np.array_equal(x, original):
             raise CheckFailure(
                 what,
@@ -216,9 +220,9 @@ def check_conv_output_size(
 ) -> None:
     rng = np.random.default_rng(seed)
     cases = list(_SIZE_CASES) + _random_size_cases(rng, n_random)
+    calls = [((c.n, c.k, c.s, c.padding), {}) for c in cases]
     answers = []
-    for case in cases:
-        got = conv_output_size(case.n, case.k, case.s, case.padding)
+    for case, got in zip(cases, results_of(conv_output_size, calls), strict=True):
         if not isinstance(got, int | np.integer):
             raise CheckFailure(
                 case.describe(),
@@ -311,8 +315,7 @@ def check_same_padding(same_padding: Callable, *, seed: int | None = 0, n_random
         for _ in range(n_random)
     ]
     answers = []
-    for case in cases:
-        got = same_padding(*case)
+    for case, got in zip(cases, results_of(same_padding, [(c, {}) for c in cases]), strict=True):
         require_type(
             "same_padding(n={}, k={}, s={})".format(*case), got, tuple, "a tuple (before, after)"
         )
@@ -447,16 +450,19 @@ def check_conv2d(
                 shape, k, int(rng.integers(1, 5)), s, paddings[int(rng.integers(len(paddings)))]
             )
         )
-    answers = []
+    arrays = []
     for case in cases:
         x = rng.standard_normal(case.x_shape).astype("float32")
         kernel = rng.standard_normal((*case.kernel_size, case.x_shape[-1], case.filters)).astype(
             "float32"
         )
-        bias = rng.standard_normal(case.filters).astype("float32")
-        got = conv2d(
-            x.copy(), kernel.copy(), bias.copy(), strides=case.strides, padding=case.padding
-        )
+        arrays.append((x, kernel, rng.standard_normal(case.filters).astype("float32")))
+    calls = [
+        ((x.copy(), kernel.copy(), bias.copy()), {"strides": c.strides, "padding": c.padding})
+        for c, (x, kernel, bias) in zip(cases, arrays, strict=True)
+    ]
+    answers = []
+    for case, (x, kernel, bias), got in zip(cases, arrays, results_of(conv2d, calls), strict=True):
         require_type(case.describe(), got, np.ndarray, "a NumPy array (np.ndarray)")
         expected = keras_conv2d(x, kernel, bias, case.strides, case.padding)
         mistakes = functools.partial(case.mistakes, x, kernel, bias)

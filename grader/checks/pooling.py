@@ -29,6 +29,7 @@ from grader.checks.compare import (
     likely_mistake,
     output_layout_mistakes,
     require_type,
+    results_of,
 )
 from grader.checks.failure import CheckFailure, passed, student_check
 from grader.checks.oracle import (
@@ -295,13 +296,19 @@ def check_pool2d(
     assert_numpy_only(pool2d, "pool2d")
     rng = np.random.default_rng(seed)
     cases = _fixed_cases(modes, paddings) + _random_cases(rng, n_random, modes, paddings)
-    answers = []
-    for case in cases:
-        x = case.make_input(rng)
-        original = x.copy()
-        got = pool2d(
-            x, pool_size=case.pool_size, strides=case.strides, mode=case.mode, padding=case.padding
+    inputs = [case.make_input(rng) for case in cases]
+    originals = [x.copy() for x in inputs]
+    calls = [
+        (
+            (x,),
+            {"pool_size": c.pool_size, "strides": c.strides, "mode": c.mode, "padding": c.padding},
         )
+        for c, x in zip(cases, inputs, strict=True)
+    ]
+    answers = []
+    for case, x, original, got in zip(
+        cases, inputs, originals, results_of(pool2d, calls), strict=True
+    ):
         if not np.array_equal(x, original):
             raise CheckFailure(
                 case.describe(),
@@ -435,11 +442,12 @@ def check_pool_output_shape(
         k = (int(rng.integers(1, min(h, 5) + 1)), int(rng.integers(1, min(w, 5) + 1)))
         s = None if rng.random() < 0.2 else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
         cases.append(ShapeCase((h, w, int(rng.integers(1, 65))), k, s, str(rng.choice(PADDINGS))))
+    calls = [
+        ((c.input_shape,), {"pool_size": c.pool_size, "strides": c.strides, "padding": c.padding})
+        for c in cases
+    ]
     answers = []
-    for case in cases:
-        got = pool_output_shape(
-            case.input_shape, pool_size=case.pool_size, strides=case.strides, padding=case.padding
-        )
+    for case, got in zip(cases, results_of(pool_output_shape, calls), strict=True):
         expected = case.keras_shape()
         if not isinstance(got, tuple):
             raise CheckFailure(
