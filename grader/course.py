@@ -6,12 +6,10 @@ submitted/, autograded/, feedback/ and gradebook.db are nbgrader's own working s
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -23,16 +21,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message carries the end of its log."""
-
-
-@dataclass(frozen=True)
-class Grade:
-    student: str
-    assignment: str
-    notebook: str
-    grade_id: str
-    score: float
-    max_score: float
 
 
 class Course:
@@ -67,6 +55,11 @@ class Course:
 
     def submission_dir(self, student: str, assignment: str) -> Path:
         return self.root / "submitted" / student / assignment
+
+    @property
+    def db_url(self) -> str:
+        """The course's own gradebook (``grader grade --db-url`` may name another)."""
+        return f"sqlite:///{self.root / 'gradebook.db'}"
 
     def feedback_file(self, student: str, assignment: str, notebook: str) -> Path:
         return self.root / "feedback" / student / assignment / f"{notebook}.html"
@@ -121,53 +114,3 @@ class Course:
             nbformat.write(notebook, str(folder / f"{name}.ipynb"))
         for name, source in (files or {}).items():
             shutil.copy2(source, folder / name)
-
-    def autograde(self, assignment: str) -> None:
-        self.nbgrader("autograde", assignment, "--force")
-
-    def generate_feedback(self, assignment: str) -> None:
-        self.nbgrader("generate_feedback", assignment, "--force")
-
-    def export_csv(self, path: Path | str, db_url: str | None = None) -> Path:
-        """nbgrader's grades CSV, safe to open in a spreadsheet: a cell that a spreadsheet
-        would run as a formula (a student named "=HYPERLINK(...)") is quoted with a '."""
-        path = Path(path).resolve()
-        self.nbgrader("export", f"--to={path}", *([f"--db={db_url}"] if db_url else []))
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows([[_inert(cell) for cell in row] for row in rows])
-        return path
-
-    def grades(self) -> list[Grade]:
-        """Every graded cell of every autograded submission, from the gradebook."""
-        from nbgrader.api import Gradebook
-
-        found = []
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
-            for assignment in gradebook.assignments:
-                for submission in gradebook.assignment_submissions(assignment.name):
-                    for notebook in submission.notebooks:
-                        for grade in notebook.grades:
-                            found.append(
-                                Grade(
-                                    submission.student.id,
-                                    assignment.name,
-                                    notebook.name,
-                                    grade.name,
-                                    float(grade.score),
-                                    float(grade.max_score),
-                                )
-                            )
-        return sorted(found, key=lambda g: (g.student, g.assignment, g.notebook, g.grade_id))
-
-
-def _inert(cell: str) -> str:
-    """OWASP's rule for CSV injection: text starting with = + - @ tab or CR gets a leading '
-    (numbers such as -1.5 stay numbers)."""
-    if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(cell)
-        except ValueError:
-            return "'" + cell
-    return cell

@@ -19,7 +19,9 @@ from pathlib import Path
 import nbformat
 
 from grader import example_weights
-from grader.course import REPO_ROOT, Course, Grade
+from grader.batch import gradebook
+from grader.batch.gradebook import Grade
+from grader.course import REPO_ROOT, Course
 from grader.notebook_cells import answer_cells, read, without_markers
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
@@ -78,12 +80,16 @@ def grade_examples(
     workdir: Path,
     students: list[ExampleStudent] | None = None,
     say: Callable[[str], None] = print,
+    progress=None,
 ) -> Course:
-    """Release, submit, autograde, generate feedback and export CSV in a scratch course."""
+    """Release every assignment in a scratch course, submit the example students, and grade
+    them with `grader grade` (isolated, in parallel, tests in the checker): feedback, the
+    report and grades.csv included. The grades are in the course's gradebook."""
+    from grader.batch.runner import grade_class
+
     students = students if students is not None else load_students()
     course = Course.scratch_copy(source, workdir)
-    assignments = course.assignments()
-    for assignment in assignments:
+    for assignment in course.assignments():
         course.release(assignment)
         for student in students:
             files = {}
@@ -95,13 +101,12 @@ def grade_examples(
             course.submit(
                 student.id, assignment, build_submission(course, student, assignment), files
             )
-        started = time.perf_counter()
-        course.autograde(assignment)
+        outcome = grade_class(course.root, assignment, progress=progress)
+        isolation = outcome.isolation_problem or "isolated with bubblewrap"
         say(
-            f"  autograded {assignment} for {len(students)} students in {time.perf_counter() - started:.0f} s"
+            f"  graded {assignment} for {len(students)} students in {outcome.seconds:.0f} s "
+            f"({outcome.executor}; {isolation})"
         )
-        course.generate_feedback(assignment)
-    course.export_csv(course.root / "grades.csv")
     return course
 
 
@@ -141,12 +146,13 @@ def run(repo: Course | None = None, workdir: Path | None = None) -> list[Grade]:
     for assignment in repo.assignments():
         repo.release(assignment)
         print(f"  {repo.release_notebook(assignment, assignment).relative_to(repo.root)}")
-    print(f"2. Autograding the example students in {workdir}")
+    print(f"2. Grading the example students with `grader grade`, in {workdir}")
     course = grade_examples(repo, workdir)
-    grades = course.grades()
+    grades = gradebook.grades(course.db_url)
     print("3. Grades\n")
     print(format_grades(grades))
     print(f"\nFeedback per student: {course.root / 'feedback'}/<student>/<assignment>/")
     print(f"Grades as CSV:        {course.root / 'grades.csv'}")
+    print(f"Reports:              {course.root / 'reports'}/<assignment>/report.html")
     print(f"Done in {time.perf_counter() - started:.0f} s.")
     return grades

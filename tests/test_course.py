@@ -4,6 +4,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from grader.batch import gradebook
 from grader.course import REPO_ROOT, Course
 
 pytestmark = pytest.mark.slow
@@ -43,8 +44,8 @@ def graded_score(tmp_path, test_source: str) -> float:
     course.submit(
         "student", "noise", {"noise": nbformat.read(course.release_notebook("noise", "noise"), 4)}
     )
-    course.autograde("noise")
-    [grade] = course.grades()
+    course.nbgrader("autograde", "noise", "--force")
+    [grade] = gradebook.grades(course.db_url)
     return grade.score
 
 

@@ -1,5 +1,6 @@
 """The whole grading chain, as nbgrader's own docs course tests it: the solutions pass their
-tests, and fake students are released to, submit, get autograded, get feedback and are exported.
+tests, and fake students are released to, submit, and are graded by `grader grade` (the one
+grading path: isolated, in parallel, tests in the checker), with feedback and a CSV export.
 
 Golden file: tests/golden/example_grades.csv holds every graded cell's expected score.
 After an intended change to the notebooks' points, rewrite it with
@@ -8,6 +9,7 @@ After an intended change to the notebooks' points, rewrite it with
 
 import csv
 import html
+import io
 import os
 import shutil
 
@@ -16,6 +18,8 @@ import pytest
 from nbclient import NotebookClient
 
 from grader import example_weights
+from grader.batch import gradebook
+from grader.batch.runner import Progress
 from grader.course import Course
 from grader.demo import format_grades, grade_examples, load_students
 
@@ -54,7 +58,9 @@ def test_the_solutions_pass_all_their_visible_and_hidden_tests(assignment, tmp_p
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    return grade_examples(COURSE, tmp_path_factory.mktemp("chain") / "course", say=lambda _: None)
+    quiet = Progress(io.StringIO())
+    course_root = tmp_path_factory.mktemp("chain") / "course"
+    return grade_examples(COURSE, course_root, say=lambda _: None, progress=quiet)
 
 
 def test_the_example_students_get_exactly_the_golden_grades(graded):
@@ -66,7 +72,7 @@ def test_the_example_students_get_exactly_the_golden_grades(graded):
             "score": f"{g.score:g}",
             "max_score": f"{g.max_score:g}",
         }
-        for g in graded.grades()
+        for g in gradebook.grades(graded.db_url)
     ]
     if os.environ.get("UPDATE_GOLDEN"):
         with open(GOLDEN, "w", newline="") as f:
@@ -74,11 +80,13 @@ def test_the_example_students_get_exactly_the_golden_grades(graded):
             writer.writeheader()
             writer.writerows(rows)
     with open(GOLDEN, newline="") as f:
-        assert rows == list(csv.DictReader(f)), "\n" + format_grades(graded.grades())
+        assert rows == list(csv.DictReader(f)), "\n" + format_grades(
+            gradebook.grades(graded.db_url)
+        )
 
 
 def test_the_untouched_release_fails_every_test_and_the_reference_passes_every_test(graded):
-    for grade in graded.grades():
+    for grade in gradebook.grades(graded.db_url):
         if grade.student == "untouched_release":
             assert grade.score == 0, grade
         if grade.student == "full_marks":
@@ -92,7 +100,7 @@ def test_the_exported_csv_totals_agree_with_the_gradebook(graded):
             for r in csv.DictReader(f)
         }
     totals = {}
-    for g in graded.grades():
+    for g in gradebook.grades(graded.db_url):
         score, max_score = totals.get((g.student, g.assignment), (0.0, 0.0))
         totals[g.student, g.assignment] = (score + g.score, max_score + g.max_score)
     assert exported == totals

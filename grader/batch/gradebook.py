@@ -8,6 +8,7 @@ included) works the same way.
 
 from __future__ import annotations
 
+import csv
 import datetime
 import shutil
 import warnings
@@ -26,7 +27,11 @@ warnings.filterwarnings("ignore", category=SAWarning)
 
 
 @dataclass(frozen=True)
-class CellScore:
+class Grade:
+    """One graded cell of one student's submission: the one score record."""
+
+    student: str
+    assignment: str
     notebook: str
     grade_id: str
     score: float
@@ -85,17 +90,54 @@ def save(
                 gradebook.db.commit()
 
 
-def scores(db_url: str, assignment: str, student: str) -> list[CellScore]:
+def grades(db_url: str, assignment: str | None = None, student: str | None = None) -> list[Grade]:
+    """Every graded cell of every submission in the gradebook (SQLite or PostgreSQL), or of
+    one assignment, or of one student's submission of it; sorted."""
+    found = []
     with Gradebook(db_url) as gradebook:
-        submission = gradebook.find_submission(assignment, student)
-        return sorted(
-            (
-                CellScore(n.name, g.name, float(g.score), float(g.max_score))
-                for n in submission.notebooks
-                for g in n.grades
-            ),
-            key=lambda s: (s.notebook, s.grade_id),
-        )
+        names = [assignment] if assignment else [a.name for a in gradebook.assignments]
+        for name in names:
+            if student:
+                submissions = [gradebook.find_submission(name, student)]
+            else:
+                submissions = gradebook.assignment_submissions(name)
+            for submission in submissions:
+                found += [
+                    Grade(
+                        submission.student.id,
+                        name,
+                        notebook.name,
+                        grade.name,
+                        float(grade.score),
+                        float(grade.max_score),
+                    )
+                    for notebook in submission.notebooks
+                    for grade in notebook.grades
+                ]
+    return sorted(found, key=lambda g: (g.student, g.assignment, g.notebook, g.grade_id))
+
+
+def export_csv(course, path: Path, db_url: str) -> Path:
+    """nbgrader's grades CSV (``nbgrader export``), safe to open in a spreadsheet: a cell that
+    a spreadsheet would run as a formula (a student named "=HYPERLINK(...)") is quoted."""
+    path = Path(path).resolve()
+    course.nbgrader("export", f"--to={path}", f"--db={db_url}")
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([[_inert(cell) for cell in row] for row in rows])
+    return path
+
+
+def _inert(cell: str) -> str:
+    """OWASP's rule for CSV injection: text starting with = + - @ tab or CR gets a leading '
+    (numbers such as -1.5 stay numbers)."""
+    if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(cell)
+        except ValueError:
+            return "'" + cell
+    return cell
 
 
 def write_autograded(

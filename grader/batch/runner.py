@@ -107,7 +107,7 @@ def grade_class(
     started = time.perf_counter()
     limits = limits or Limits()
     course = Course(course_root)
-    db_url = db_url or f"sqlite:///{course.root / 'gradebook.db'}"
+    db_url = db_url or course.db_url
     progress = progress or Progress()
     _register_assignment(course, assignment, db_url)
     if zips:
@@ -184,7 +184,7 @@ def grade_class(
     )
     if records:
         outcome.csv_path = course.root / "grades.csv"
-        course.export_csv(outcome.csv_path, db_url)
+        gradebook.export_csv(course, outcome.csv_path, db_url)
     if report:
         from grader.batch import report as report_page
 
@@ -280,7 +280,7 @@ def _merge(course: Course, db_url: str, record: SubmissionRecord, result: TaskRe
     autograded = course.root / "autograded" / student / assignment
     gradebook.write_autograded(autograded, executed, submitted)
     gradebook.save(db_url, assignment, student, executed, submitted / collect.TIMESTAMP)
-    record.scores = [asdict(s) for s in gradebook.scores(db_url, assignment, student)]
+    record.scores = [asdict(g) for g in gradebook.grades(db_url, assignment, student)]
     notes = record.problems()
     for name, notebook in executed.items():
         path = course.root / "feedback" / student / assignment / f"{name}.html"
@@ -297,7 +297,7 @@ def _record_failure(
     try:
         gradebook.save(db_url, record.assignment, record.student, {})
         record.scores = [
-            asdict(s) for s in gradebook.scores(db_url, record.assignment, record.student)
+            asdict(g) for g in gradebook.grades(db_url, record.assignment, record.student)
         ]
     except Exception as error:
         record.error += f"; recording 0 points failed too: {error!r}"
