@@ -56,6 +56,12 @@ def _cell_timeout(text: str) -> tuple[str, float]:
     return grade_id, _positive(float)(seconds)
 
 
+COURSE_HELP = (
+    "course folder (default: the nearest folder around the working folder with an "
+    "nbgrader_config.py and solutions/, else this checkout)"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -65,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "release", help="regenerate notebooks/ (student versions) from solutions/"
     )
     release.add_argument("assignments", nargs="*", help="e.g. 01_pooling (default: all)")
+    release.add_argument("--course", type=Path, default=None, help=COURSE_HELP)
 
     demo = commands.add_parser(
         "demo",
@@ -96,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="how a file name in the zips carries the student id (nbgrader's named_regexp)",
     )
-    grade.add_argument(
-        "--course", type=Path, default=None, help="course folder (default: this repository)"
-    )
+    grade.add_argument("--course", type=Path, default=None, help=COURSE_HELP)
     grade.add_argument(
         "--workers",
         type=_positive(int),
@@ -149,15 +154,21 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     args = parser.parse_args(argv)
+    if args.command in ("grade", "release"):
+        subparser = grade if args.command == "grade" else release
+        try:
+            args.course = Course.find(args.course)
+        except NbgraderError as error:
+            subparser.error(f"--course: {error}" if args.course else str(error))
     if args.command == "grade":
         _check_grade_arguments(grade, args)
     elif args.command == "release":
-        unknown = sorted(set(args.assignments) - set(Course().assignments()))
+        unknown = sorted(set(args.assignments) - set(args.course.assignments()))
         if unknown:
-            release.error(_unknown_assignments(unknown, Course()))
+            release.error(_unknown_assignments(unknown, args.course))
     try:
         if args.command == "release":
-            course = Course()
+            course = args.course
             for assignment in args.assignments or course.assignments():
                 course.release(assignment)
                 print(course.release_notebook(assignment, assignment).relative_to(course.root))
@@ -179,16 +190,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _unknown_assignments(names: list[str], course: Course) -> str:
     return (
-        f"no assignment {', '.join(map(repr, names))} in {course.root / 'solutions'} "
+        f"no assignment {', '.join(map(repr, names))} in {course.source_root} "
         f"(there: {', '.join(course.assignments()) or 'none'})"
     )
 
 
 def _check_grade_arguments(parser: argparse.ArgumentParser, args) -> None:
     """Usage errors before any work starts: a mistyped name costs a message, not a batch."""
-    course = Course((args.course or Course().root).resolve())
-    if not (course.root / "solutions").is_dir():
-        parser.error(f"{course.root} is not a course folder: it has no solutions/")
+    course = args.course
     if args.assignment not in course.assignments():
         parser.error(_unknown_assignments([args.assignment], course))
     if args.submissions is not None and not args.submissions.is_dir():
@@ -227,7 +236,7 @@ def _grade(args) -> int:
     if args.memory_limit is not None:
         limits = replace(limits, memory_bytes=args.memory_limit)
     outcome = grade_class(
-        (args.course or Course().root).resolve(),
+        args.course.root,
         args.assignment,
         submissions=args.submissions,
         zips=args.zip,

@@ -1,11 +1,16 @@
 """An nbgrader course folder, and the nbgrader commands run on it.
 
 Our layout (nbgrader_config.py): solutions/ is nbgrader's source, notebooks/ its release;
-submitted/, autograded/, feedback/ and gradebook.db are nbgrader's own working state.
+submitted/, autograded/, feedback/ and gradebook.db are nbgrader's own working state. Every
+path into a course comes from here, and every nbgrader folder from nbgrader's own
+CourseDirectory as the course's nbgrader_config.py sets it up, so a course that renames
+them still works. Which course: ``--course``, else the nearest folder around the working
+folder with an nbgrader_config.py and a solutions/ folder, else this checkout.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -23,9 +28,49 @@ class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message carries the end of its log."""
 
 
+CONFIG_FILE = "nbgrader_config.py"
+
+
 class Course:
     def __init__(self, root: Path | str = REPO_ROOT):
         self.root = Path(root).resolve()
+
+    @classmethod
+    def find(cls, root: Path | str | None = None, start: Path | None = None) -> Course:
+        """The course at ``root`` if given, else the nearest one around ``start`` (the working
+        folder), else this checkout; NbgraderError when that is no course folder."""
+        if root is not None:
+            candidates = [Path(root).resolve()]
+        else:
+            here = (start or Path.cwd()).resolve()
+            around = [f for f in (here, *here.parents) if (f / CONFIG_FILE).is_file()]
+            candidates = [next((f for f in around if (f / "solutions").is_dir()), REPO_ROOT)]
+        course = cls(candidates[0])
+        if not (course.root / CONFIG_FILE).is_file() or not course.source_root.is_dir():
+            raise NbgraderError(
+                f"{course.root} is not a course folder: it needs {CONFIG_FILE} and "
+                f"{course.source_root.name}/ (pass --course, or run from inside a course)"
+            )
+        return course
+
+    @functools.cached_property
+    def directories(self):
+        """nbgrader's CourseDirectory, configured by the course's nbgrader_config.py."""
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config import Config
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = Config()
+        if (self.root / CONFIG_FILE).is_file():
+            config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+        return CourseDirectory(config=config, root=str(self.root))
+
+    def _step(self, step: str, student: str, assignment: str) -> Path:
+        return Path(self.directories.format_path(step, student, assignment))
+
+    @property
+    def source_root(self) -> Path:
+        return self.root / self.directories.source_directory
 
     @classmethod
     def scratch_copy(cls, source: Course, root: Path | str) -> Course:
@@ -36,8 +81,8 @@ class Course:
             shutil.rmtree(root)
         root.mkdir(parents=True)
         shutil.copytree(
-            source.root / "solutions",
-            root / "solutions",
+            source.source_root,
+            root / source.source_root.name,
             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
         )
         shutil.copy2(source.root / "nbgrader_config.py", root / "nbgrader_config.py")
@@ -45,16 +90,31 @@ class Course:
 
     # -- folders ------------------------------------------------------------------
     def assignments(self) -> list[str]:
-        return sorted(p.name for p in (self.root / "solutions").iterdir() if any(p.glob("*.ipynb")))
+        return sorted(p.name for p in self.source_root.iterdir() if any(p.glob("*.ipynb")))
 
     def solution_notebooks(self, assignment: str) -> list[Path]:
-        return sorted((self.root / "solutions" / assignment).glob("*.ipynb"))
+        source = self._step(self.directories.source_directory, ".", assignment)
+        return sorted(source.glob("*.ipynb"))
 
     def release_notebook(self, assignment: str, notebook: str) -> Path:
-        return self.root / "notebooks" / assignment / f"{notebook}.ipynb"
+        release = self._step(self.directories.release_directory, ".", assignment)
+        return release / f"{notebook}.ipynb"
+
+    def submitted_root(self) -> Path:
+        return self.root / self.directories.submitted_directory
 
     def submission_dir(self, student: str, assignment: str) -> Path:
-        return self.root / "submitted" / student / assignment
+        return self._step(self.directories.submitted_directory, student, assignment)
+
+    def autograded_dir(self, student: str, assignment: str) -> Path:
+        return self._step(self.directories.autograded_directory, student, assignment)
+
+    def feedback_dir(self, student: str, assignment: str) -> Path:
+        return self._step(self.directories.feedback_directory, student, assignment)
+
+    def report_file(self, assignment: str) -> Path:
+        """`grader grade`'s class report (not an nbgrader folder)."""
+        return self.root / "reports" / assignment / "report.html"
 
     @property
     def db_url(self) -> str:
@@ -62,7 +122,7 @@ class Course:
         return f"sqlite:///{self.root / 'gradebook.db'}"
 
     def feedback_file(self, student: str, assignment: str, notebook: str) -> Path:
-        return self.root / "feedback" / student / assignment / f"{notebook}.html"
+        return self.feedback_dir(student, assignment) / f"{notebook}.html"
 
     # -- nbgrader steps -------------------------------------------------------------
     def nbgrader(self, *args: str) -> str:
@@ -89,7 +149,8 @@ class Course:
     def release(self, assignment: str) -> None:
         # nbgrader copies every file of solutions/<assignment>/ into the release: trained
         # weights there (from running the solution notebook) would hand students the answer.
-        leftovers = sorted((self.root / "solutions" / assignment).glob("*.weights.h5"))
+        source = self._step(self.directories.source_directory, ".", assignment)
+        leftovers = sorted(source.glob("*.weights.h5"))
         if leftovers:
             names = ", ".join(str(p.relative_to(self.root)) for p in leftovers)
             raise NbgraderError(

@@ -32,7 +32,7 @@ def test_version(capsys):
     ("command", "mentions"),
     [
         ([], ["release", "demo", "grade", "doctor", "--version"]),
-        (["release"], ["assignments"]),
+        (["release"], ["assignments", "--course"]),
         (["demo"], ["--workdir"]),
         (
             ["grade"],
@@ -81,6 +81,7 @@ def test_every_subcommand_explains_itself(capsys, command, mentions):
         (["grade", "01_pooling", "--course", "/"], "is not a course folder"),
         (["grade", "01_pooling", "--submissions", ".", "--zip", "a.zip"], "not allowed with"),
         (["release", "05_resnet"], "no assignment '05_resnet'"),
+        (["release", "--course", "/"], "is not a course folder"),
         (["doctor", "--cases", "many"], "'many' is not a number"),
         (["teach"], "invalid choice: 'teach'"),
     ],
@@ -137,3 +138,12 @@ def test_tensorflows_native_log_lines_never_reach_the_terminal(tmp_path):
     for native in ("absl::InitializeLog", "oneDNN custom operations", "cudart_stub"):
         assert native not in terminal, terminal
     assert "absl::InitializeLog" in (tmp_path / "cnn-course" / "native.log").read_text()
+
+
+def test_commands_work_on_the_course_around_the_working_folder(tmp_path, capsys, monkeypatch):
+    """An instructor inside their own course folder (any sub-folder) needs no --course."""
+    course = Course.scratch_copy(Course(), tmp_path / "course")
+    monkeypatch.chdir(course.root / "solutions" / "01_pooling")
+    code, out, _ = _run(capsys, "release", "01_pooling")
+    assert code == 0 and out.strip() == "notebooks/01_pooling/01_pooling.ipynb"
+    assert course.release_notebook("01_pooling", "01_pooling").is_file()

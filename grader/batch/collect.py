@@ -29,18 +29,17 @@ class CollectError(RuntimeError):
     """The submissions cannot be found where the instructor pointed."""
 
 
-def submitted_dir(course_root: Path, student: str, assignment: str) -> Path:
-    return course_root / "submitted" / student / assignment
-
-
-def students(course_root: Path, assignment: str) -> list[str]:
-    root = course_root / "submitted"
+def students(course, assignment: str) -> list[str]:
+    """The students with a submission of ``assignment`` in the course's submitted/."""
+    root = course.submitted_root()
     if not root.is_dir():
         return []
-    return sorted(p.parent.name for p in root.glob(f"*/{assignment}") if p.is_dir())
+    return sorted(
+        p.name for p in root.iterdir() if course.submission_dir(p.name, assignment).is_dir()
+    )
 
 
-def from_folder(source: Path, course_root: Path, assignment: str) -> list[str]:
+def from_folder(source: Path, course, assignment: str) -> list[str]:
     """Copy ``source/<student>/[<assignment>/]...`` into submitted/; return the students.
 
     Links are copied as links and special files (devices, pipes) not at all, so nothing
@@ -49,12 +48,12 @@ def from_folder(source: Path, course_root: Path, assignment: str) -> list[str]:
     source = source.resolve()
     if not source.is_dir():
         raise CollectError(f"no folder of submissions at {source}")
-    if source == (course_root / "submitted").resolve():
-        return students(course_root, assignment)
+    if source == course.submitted_root().resolve():
+        return students(course, assignment)
     found = []
     for folder in sorted(p for p in source.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = folder / assignment if (folder / assignment).is_dir() else folder
-        target = submitted_dir(course_root, folder.name, assignment)
+        target = course.submission_dir(folder.name, assignment)
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(files, target, symlinks=True, ignore=_not_copied)
@@ -85,7 +84,7 @@ def from_zips(
         f"--FileNameCollectorPlugin.named_regexp={regexp}",
         "--FileNameCollectorPlugin.valid_ext=['.ipynb', '.h5']",
     )
-    return students(course.root, assignment)
+    return students(course, assignment)
 
 
 def _not_copied(folder: str, names: list[str]) -> set[str]:

@@ -113,9 +113,9 @@ def grade_class(
     if zips:
         students = collect.from_zips(zips, course, assignment, zip_regexp)
     elif submissions is not None:
-        students = collect.from_folder(submissions, course.root, assignment)
+        students = collect.from_folder(submissions, course, assignment)
     else:
-        students = collect.students(course.root, assignment)
+        students = collect.students(course, assignment)
     sandbox, isolation_problem = course_sandbox(course.root, limits, isolate)
     fingerprint = _grading_fingerprint(course, assignment, limits)
     shown_only = {  # the instructors' demonstration cells, which grading may leave out
@@ -129,9 +129,9 @@ def grade_class(
     try:
         pending = {}
         for student in students:
-            folder = collect.submitted_dir(course.root, student, assignment)
+            folder = course.submission_dir(student, assignment)
             digest = collect.content_hash(folder, fingerprint)
-            previous = _load_record(course.root, student, assignment)
+            previous = _load_record(course, student, assignment)
             if previous is not None and previous.content_hash == digest and not force:
                 previous.reused = True
                 records.append(previous)
@@ -188,9 +188,7 @@ def grade_class(
     if report:
         from grader.batch import report as report_page
 
-        outcome.report_path = report_page.write(
-            course.root / "reports" / assignment / "report.html", outcome
-        )
+        outcome.report_path = report_page.write(course.report_file(assignment), outcome)
     return outcome
 
 
@@ -276,14 +274,14 @@ def _merge(course: Course, db_url: str, record: SubmissionRecord, result: TaskRe
     record.events = [asdict(e) for e in result.events]
     record.wall_seconds, record.cell_seconds = result.wall_seconds, result.cell_seconds
     executed = {name: nbformat.reads(text, as_version=4) for name, text in result.notebooks.items()}
-    submitted = collect.submitted_dir(course.root, student, assignment)
-    autograded = course.root / "autograded" / student / assignment
+    submitted = course.submission_dir(student, assignment)
+    autograded = course.autograded_dir(student, assignment)
     gradebook.write_autograded(autograded, executed, submitted)
     gradebook.save(db_url, assignment, student, executed, submitted / collect.TIMESTAMP)
     record.scores = [asdict(g) for g in gradebook.grades(db_url, assignment, student)]
     notes = record.problems()
     for name, notebook in executed.items():
-        path = course.root / "feedback" / student / assignment / f"{name}.html"
+        path = course.feedback_file(student, assignment, name)
         feedback.write(path, notebook, db_url, assignment, student, notes)
     (autograded / RUN_RECORD).write_text(json.dumps(asdict(record), indent=1))
 
@@ -303,8 +301,8 @@ def _record_failure(
         record.error += f"; recording 0 points failed too: {error!r}"
 
 
-def _load_record(course_root: Path, student: str, assignment: str) -> SubmissionRecord | None:
-    path = course_root / "autograded" / student / assignment / RUN_RECORD
+def _load_record(course: Course, student: str, assignment: str) -> SubmissionRecord | None:
+    path = course.autograded_dir(student, assignment) / RUN_RECORD
     try:
         data = json.loads(path.read_text())
         data.pop("reused", None)
