@@ -79,7 +79,9 @@ def test_the_reference_answers_pass_every_test_through_the_checker(notebook):
         verdict = checker.test(cell.source, grade_id, cells)
         assert verdict["passed"], f"{grade_id}: {verdict}"
         assert "✓" in verdict["output"]
-    assert "describe" in channel.requests and "call" in channel.requests
+    # the student's answers were reached through the kernel, not found in this process
+    assert "describe" in channel.requests
+    assert {"call", "call_each", "new_each"} & set(channel.requests)
 
 
 def test_a_wrong_answer_fails_with_its_cause():
@@ -130,6 +132,42 @@ def test_a_checks_cases_reach_the_kernel_in_one_round_trip():
     source = tests["test_pool_output_shape"].source
     assert checker.test(source, "test_pool_output_shape", cells)["passed"]
     assert channel.requests == ["describe", "call_each", "call_each"]
+
+
+def test_a_layer_checks_cases_reach_the_kernel_in_one_round_trip_each():
+    """MinPooling2D is made and called on every case in one request, and asked for its
+    output shapes in another, for the visible and the hidden check: not one per case."""
+    _, tests, cells = _solution("01_pooling")
+    answers = load_answers(REPO_ROOT / "solutions" / "01_pooling" / "01_pooling.ipynb")
+    checker, channel = checker_for("01_pooling", answers)
+    source = tests["test_min_pooling_layer"].source
+    assert checker.test(source, "test_min_pooling_layer", cells)["passed"]
+    assert channel.requests.count("new_each") == 4
+    assert len(channel.requests) < 25
+
+
+def test_a_layer_that_fails_on_one_case_fails_there():
+    from grader.batch.checker import remote_layer_class
+
+    class Halving(keras.layers.Layer):
+        def __init__(self, factor=2):
+            super().__init__()
+            self.factor = factor
+
+        def call(self, x):
+            if self.factor == 3:
+                raise ValueError("odd")
+            return x / self.factor
+
+    remote = remote_layer_class(LoopbackChannel({"Halving": Halving}), "Halving", False)
+    x = np.ones((1, 2, 2, 1), np.float32)
+    calls = [({"factor": f}, "__call__", (x,)) for f in (2, 4, 3, 8)]
+    results = remote.results_of_each(calls)
+    assert float(next(results).max()) == 0.5 and float(next(results).max()) == 0.25
+    with pytest.raises(ValueError, match="odd"):
+        next(results)
+    with pytest.raises(ValueError, match="not a layer method"):
+        list(remote.results_of_each([({}, "__reduce__", ())]))
 
 
 def test_the_students_exception_comes_at_its_case_after_the_results_before_it():

@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 
 from grader.batch import transport
+from grader.checks.compare import LAYER_METHODS
 
 # Objects made in the kernel for the checker (instances of the student's layer class),
 # by handle.
@@ -66,6 +67,16 @@ def _answer(request: dict, blobs: list[bytes], namespace: dict):
         for call_args, call_kwargs in args[0]:
             try:
                 values.append(function(*call_args, **call_kwargs))
+            except BaseException as error:
+                return {"values": values, "failure": _failure(error)}
+        return {"values": values, "failure": None}
+    if op == "new_each":  # new instances of the student's class, one method call each
+        layer_class, values = namespace[request["name"]], []
+        for settings, method, method_args in args[0]:
+            try:
+                if method not in LAYER_METHODS:
+                    raise ValueError(f"not a layer method a check calls: {method!r}")
+                values.append(getattr(layer_class(**settings), method)(*method_args))
             except BaseException as error:
                 return {"values": values, "failure": _failure(error)}
         return {"values": values, "failure": None}

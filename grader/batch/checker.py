@@ -26,7 +26,7 @@ import numpy as np
 
 from grader.batch import transport
 from grader.batch.cell_names import global_names
-from grader.checks.compare import SourceOnly
+from grader.checks.compare import InstancesElsewhere, SourceOnly
 from grader.checks.source_rules import framework_uses_in_source
 
 
@@ -80,23 +80,8 @@ class RemoteFunction(SourceOnly):
         return self._channel.request({"op": "call", "name": self.__name__}, args, kwargs)
 
     def call_each(self, calls: list[tuple[tuple, dict]]):
-        """The results of several calls, from one round trip to the kernel; the student's
-        exception is raised where its call comes. A reply that does not account for every
-        call is refused: a kernel must not make a check skip cases."""
         calls = [(tuple(args), dict(kwargs)) for args, kwargs in calls]
-        reply = self._channel.request({"op": "call_each", "name": self.__name__}, (calls,))
-        values = reply.get("values") if isinstance(reply, dict) else None
-        failure = reply.get("failure") if isinstance(reply, dict) else None
-        complete = isinstance(values, list) and (
-            len(values) == len(calls)
-            if failure is None
-            else isinstance(failure, dict) and len(values) < len(calls)
-        )
-        if not complete:
-            raise StudentCodeError("your kernel's answer did not match the grader's request")
-        yield from values
-        if failure is not None:
-            raise _student_exception(failure)
+        return _results_of_each(self._channel, {"op": "call_each", "name": self.__name__}, calls)
 
     def framework_uses(self) -> list[str]:
         return framework_uses_in_source(self._cells, self.__name__)
@@ -105,12 +90,31 @@ class RemoteFunction(SourceOnly):
         return f"<your function {self.__name__}>"
 
 
+def _results_of_each(channel: Channel, header: dict, calls: list):
+    """The results of several calls, from one round trip to the kernel; the student's
+    exception is raised where its call comes. A reply that does not account for every call
+    is refused: a kernel must not make a check skip cases."""
+    reply = channel.request(header, (calls,))
+    values = reply.get("values") if isinstance(reply, dict) else None
+    failure = reply.get("failure") if isinstance(reply, dict) else None
+    complete = isinstance(values, list) and (
+        len(values) == len(calls)
+        if failure is None
+        else isinstance(failure, dict) and len(values) < len(calls)
+    )
+    if not complete:
+        raise StudentCodeError("your kernel's answer did not match the grader's request")
+    yield from values
+    if failure is not None:
+        raise _student_exception(failure)
+
+
 def remote_layer_class(channel: Channel, name: str, overrides_shape: bool) -> type:
     """A Keras layer class standing in for the student's: its instances live in the kernel;
     calling one sends the inputs there and returns the outputs (eager calls only)."""
     import keras
 
-    class Remote(keras.layers.Layer):
+    class Remote(InstancesElsewhere, keras.layers.Layer):
         def __init__(self, *args, _handle=None, **kwargs):
             base = {k: kwargs.pop(k) for k in ("name", "dtype", "trainable") if k in kwargs}
             super().__init__(**base)
@@ -131,6 +135,11 @@ def remote_layer_class(channel: Channel, name: str, overrides_shape: bool) -> ty
         @classmethod
         def from_config(cls, config):
             return cls(_handle=channel.request({"op": "from_config", "name": name}, (config,)))
+
+        @classmethod
+        def results_of_each(cls, calls):
+            calls = [(dict(settings), str(method), tuple(args)) for settings, method, args in calls]
+            return _results_of_each(channel, {"op": "new_each", "name": name}, calls)
 
     if overrides_shape:
 

@@ -259,6 +259,33 @@ def results_of(function: Callable, calls: list[tuple[tuple, dict]]) -> Iterator:
             yield function(*args, **kwargs)
 
 
+class InstancesElsewhere:
+    """A stand-in for a student's layer class whose instances live elsewhere (in the
+    student's kernel, when the checker grades)."""
+
+    @classmethod
+    def results_of_each(cls, calls: list[tuple[dict, str, tuple]]) -> Iterator:
+        raise NotImplementedError
+
+
+# The methods a check may call on a new instance of the student's layer in one round trip.
+LAYER_METHODS = ("__call__", "compute_output_shape")
+
+
+def layer_results(layer_class: type, calls: list[tuple[dict, str, tuple]]) -> Iterator:
+    """``layer_class(**settings).<method>(*args)`` for each ``(settings, method, args)`` of
+    ``calls``, each on a new layer, in order; ``method`` is one of :data:`LAYER_METHODS`. A
+    stand-in for a class in the student's kernel makes and calls them all in one round
+    trip; a class here one at a time. The student's exception comes where its call does."""
+    if isinstance(layer_class, type) and issubclass(layer_class, InstancesElsewhere):
+        yield from layer_class.results_of_each(calls)
+        return
+    for settings, method, args in calls:
+        if method not in LAYER_METHODS:
+            raise ValueError(f"not a layer method a check calls: {method!r}")
+        yield getattr(layer_class(**settings), method)(*args)
+
+
 def framework_uses(function: Callable) -> list[str]:
     """How ``function``, or anything of the student's it calls, reaches a framework.
 

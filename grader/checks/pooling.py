@@ -26,6 +26,7 @@ from grader.checks.compare import (
     assert_answers_match,
     assert_matches,
     assert_numpy_only,
+    layer_results,
     likely_mistake,
     output_layout_mistakes,
     require_type,
@@ -488,16 +489,18 @@ def check_min_pooling_layer(layer_class: type, *, seed: int | None = 0, n_random
     rng = np.random.default_rng(seed)
     cases = [PoolCase(shape, k, s, p, "min") for p in PADDINGS for shape, k, s in _TEMPLATES]
     cases += _random_cases(rng, n_random, ("min",), PADDINGS)
-    for case in cases:
-        x = rng.standard_normal(case.shape).astype(np.float32)  # mixed signs: both negations matter
-        layer = layer_class(pool_size=case.pool_size, strides=case.strides, padding=case.padding)
+    # mixed signs: both negations matter
+    inputs = [rng.standard_normal(case.shape).astype(np.float32) for case in cases]
+    calls = [
+        (_layer_settings(case), "__call__", (x,)) for case, x in zip(cases, inputs, strict=True)
+    ]
+    for case, x, got in zip(cases, inputs, layer_results(layer_class, calls), strict=True):
         what = (
             case.describe().replace("pool2d(x", "MinPooling2D(...)(x").replace(", mode='min'", "")
         )
-        got = keras.ops.convert_to_numpy(layer(x))
         assert_matches(
             what,
-            got,
+            keras.ops.convert_to_numpy(got),
             keras_pool(x, case.pool_size, case.strides, case.padding, "min"),
             case.mistakes(x),
         )
@@ -545,6 +548,10 @@ _ROUNDING_SHAPES = (
 )
 
 
+def _layer_settings(case: PoolCase | ShapeCase) -> dict:
+    return {"pool_size": case.pool_size, "strides": case.strides, "padding": case.padding}
+
+
 def _check_min_pooling_output_shape(layer_class: type, cases: list[PoolCase]) -> None:
     """The layer's own compute_output_shape, called directly, against Keras's MaxPooling2D."""
     if layer_class.compute_output_shape is keras.layers.Layer.compute_output_shape:
@@ -558,11 +565,16 @@ def _check_min_pooling_output_shape(layer_class: type, cases: list[PoolCase]) ->
     specs = list(_ROUNDING_SHAPES) + [
         ((None, *case.shape[1:]), case.pool_size, case.strides, case.padding) for case in cases
     ]
+    shape_cases = [
+        ShapeCase(input_shape[1:], pool_size, strides, padding)
+        for input_shape, pool_size, strides, padding in specs
+    ]
+    calls = [
+        (_layer_settings(case), "compute_output_shape", (input_shape,))
+        for case, (input_shape, *_) in zip(shape_cases, specs, strict=True)
+    ]
     answers = []
-    for input_shape, pool_size, strides, padding in specs:
-        case = ShapeCase(input_shape[1:], pool_size, strides, padding)
-        layer = layer_class(pool_size=pool_size, strides=strides, padding=padding)
-        got = layer.compute_output_shape(input_shape)
+    for case, got in zip(shape_cases, layer_results(layer_class, calls), strict=True):
         with contextlib.suppress(TypeError, ValueError, IndexError):
             got = (got[0], *(int(d) for d in got[1:]))
         answers.append((case, got))
@@ -623,9 +635,9 @@ def check_invariance_score(
     settings = [(1, 1), (1, 2), (2, 2), (3, 4), (2, 1), (0, 3)]
     settings += [(int(rng.integers(0, 5)), int(rng.integers(1, 5))) for _ in range(n_random)]
     images = rng.random((5, 16, 16)).astype(np.float32) * (rng.random((5, 16, 16)) < 0.3)
-    for shift, pool_size in settings:
+    calls = [((images.copy(), shift, pool_size), {}) for shift, pool_size in settings]
+    for (shift, pool_size), got in zip(settings, results_of(invariance_score, calls), strict=True):
         what = f"invariance_score(images of shape {images.shape}, shift={shift}, pool_size={pool_size})"
-        got = invariance_score(images.copy(), shift, pool_size)
         mistakes = [
             (
                 "np.roll wraps the right edge around to the left; shift with zeros instead",
