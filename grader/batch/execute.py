@@ -168,7 +168,12 @@ def _saveable(notebook: nbformat.NotebookNode) -> str:
 
 # Passed on from the grader's environment: how the instructor set up TensorFlow and the
 # course. Nothing else of it reaches student code (no secrets, no paths to the course).
+# How many threads TensorFlow and oneDNN may use in each kernel and checker: set in each
+# local worker by grader/batch/runner.py so that the workers together fill the cores once.
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
 PASSED_ON = (
+    *THREAD_VARIABLES,
     "TF_ENABLE_ONEDNN_OPTS",
     "DNNL_MAX_CPU_ISA",
     "TF_DETERMINISTIC_OPS",

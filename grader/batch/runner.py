@@ -25,7 +25,14 @@ import nbformat
 from grader import notebook_cells
 from grader.batch import collect, feedback, gradebook
 from grader.batch.demonstrations import demonstration_sources
-from grader.batch.execute import CellEvent, GradingTask, NotebookToRun, TaskResult, grade_submission
+from grader.batch.execute import (
+    THREAD_VARIABLES,
+    CellEvent,
+    GradingTask,
+    NotebookToRun,
+    TaskResult,
+    grade_submission,
+)
 from grader.batch.limits import Limits
 from grader.batch.sandbox import course_sandbox
 from grader.batch.sanitize import Finding, sanitize
@@ -209,10 +216,27 @@ def make_executor(workers: int | None, scheduler: str | None):
     workers = workers or os.cpu_count() or 1
     # spawn: workers start clean rather than inheriting this process's threads and sockets
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=share_cores,
+        initargs=(threads_per_worker(workers),),
     )
     name = f"{workers} local worker process{'es' if workers > 1 else ''}"
     return pool, name, lambda: pool.shutdown(wait=True, cancel_futures=True)
+
+
+def threads_per_worker(workers: int) -> int:
+    """Each worker's share of the cores. TensorFlow starts a thread per core in every
+    process by default, so two workers' kernels and checkers would each want all of them
+    and spend the difference waiting for each other."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def share_cores(threads: int) -> None:
+    """A local worker's start: its kernels and checkers use ``threads`` threads (unless the
+    grader was started with its own setting)."""
+    for variable in THREAD_VARIABLES:
+        os.environ.setdefault(variable, str(threads))
 
 
 def _register_assignment(course: Course, assignment: str, db_url: str) -> None:
