@@ -137,7 +137,7 @@ def _grade_as_ordinary_user(course_root: Path, incoming: Path, home: Path) -> Ba
     )
 
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.hostile_class]
 
 
 def test_every_submission_gets_a_result(graded_class):
