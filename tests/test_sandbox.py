@@ -223,3 +223,20 @@ def test_sandboxed_code_finds_the_datasets_the_grader_uses(grader):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "(60000, 28, 28)"
     assert environment["CNN_COURSE_DATA"] == str(default_data_dir().resolve())
+
+
+def test_local_workers_share_the_cores_between_their_kernels(monkeypatch, tmp_path):
+    """Each of two workers' kernels and checkers gets half the cores' threads, not all of
+    them (TensorFlow's default): together they fill the machine once."""
+    from grader.batch.execute import THREAD_VARIABLES, kernel_environment
+    from grader.batch.runner import share_cores, threads_per_worker
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert [threads_per_worker(n) for n in (1, 2, 3, 16)] == [8, 4, 2, 1]
+    for variable in THREAD_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the instructor's own setting is kept
+    share_cores(4)
+    environment = kernel_environment(tmp_path)
+    assert environment["TF_NUM_INTRAOP_THREADS"] == environment["TF_NUM_INTEROP_THREADS"] == "4"
+    assert environment["OMP_NUM_THREADS"] == "3"
