@@ -5,13 +5,16 @@ accuracy thresholds, the benchmarks, the example submissions and the instructors
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from grader.grading import grading_mode
 from grader.reproducibility import seed_everything
 
 
@@ -128,6 +131,40 @@ def train_from_scratch(
             callbacks=list(callbacks),
             verbose=verbose,
         )
+    return model
+
+
+def load_or_train(
+    build: Callable[[], keras.Model],
+    weights_file: str | Path,
+    x: np.ndarray,
+    y: np.ndarray,
+    recipe: Recipe,
+    *,
+    seed: int,
+) -> keras.Model:
+    """A notebook's trained model: ``build()`` with the weights in ``weights_file`` when the
+    file exists (delete it to train again); while grading without it, the untrained model
+    (the accuracy test then fails and says why: nothing is trained while grading); else
+    trained from scratch with ``recipe`` and saved to ``weights_file``, to be submitted."""
+    weights = Path(weights_file)
+    print("recipe:", recipe.describe())
+    if weights.exists():
+        model = build()
+        model.load_weights(weights)
+        print(f"loaded {weights} (delete it to train again)")
+    elif grading_mode():
+        model = build()
+        print(
+            f"{weights} was not submitted: the model stays untrained and the accuracy test will fail"
+        )
+    else:
+        started = time.perf_counter()
+        model = train_from_scratch(build, x, y, recipe, seed=seed, verbose=2)
+        minutes, seconds = divmod(round(time.perf_counter() - started), 60)
+        print(f"trained in {minutes} min {seconds} s" if minutes else f"trained in {seconds} s")
+        model.save_weights(weights)
+        print(f"saved {weights}: submit it with this notebook")
     return model
 
 

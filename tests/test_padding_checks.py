@@ -9,6 +9,7 @@ from check_helpers import assert_diagnosed, same_size, valid_size
 
 from grader.checks import CheckFailure
 from grader.checks import padding as check
+from grader.checks.oracle import keras_same_padding
 
 # -- the reference passes everything ------------------------------------------------------
 
@@ -25,9 +26,9 @@ def test_the_reference_answers_pass_on_fixed_and_fresh_random_cases(padding_refe
 
 
 def test_the_split_probed_from_keras_puts_the_odd_row_after():
-    assert check.keras_same_padding(28, 4, 1) == (1, 2)
-    assert check.keras_same_padding(28, 3, 2) == (0, 1)
-    assert check.keras_same_padding(7, 1, 3) == (0, 0)
+    assert keras_same_padding(28, 4, 1) == (1, 2)
+    assert keras_same_padding(28, 3, 2) == (0, 1)
+    assert keras_same_padding(7, 1, 3) == (0, 0)
 
 
 # -- zero_pad ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from grader.checks.compare import (
 )
 from grader.checks.failure import CheckFailure, passed, student_check
 from grader.checks.oracle import keras_lrn, verified
-from grader.checks.padding import describe_layer
+from grader.checks.shapes import describe_layer
 
 WEIGHTS_FILE = "cifar_alexnet.weights.h5"
 IMAGENET_INPUT = (227, 227, 3)

@@ -18,6 +18,7 @@ kernels are exact, and requires zero disagreements.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -249,3 +250,62 @@ def keras_output_size(n: int, k: int, s: int, padding: str | int) -> int:
     exact = exact_output_size(n, k, s, padding)
     case = f"n={n}, k={k}, s={s}, padding={padding!r}"
     return int(verified("compute_output_shape", computed, exact, case, atol=0, rtol=0))
+
+
+@functools.lru_cache(maxsize=4096)
+def keras_same_padding(n: int, k: int, s: int) -> tuple[int, int]:
+    """(before, after) rows that Keras's 'same' adds, found by experiment with Keras itself,
+    verified against TensorFlow's documented rule (the odd row goes after)."""
+    rule = tensorflow_same_padding(n, k, s)
+    probed = _probe_same_padding(n, k, s)
+    case = f"the 'same' split for n={n}, k={k}, s={s}"
+    return tuple(int(v) for v in verified("Conv2D", probed, rule, case, atol=0, rtol=0))
+
+
+def _probe_same_padding(n: int, k: int, s: int) -> tuple[int, int] | None:
+    """The split for which a 'valid' convolution of the padded input reproduces 'same'."""
+    out = keras_output_size(n, k, s, "same")
+    total = max((out - 1) * s + k - n, 0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, n, 1, 1)).astype("float32")
+    kernel = rng.standard_normal((k, 1, 1, 1)).astype("float32")
+    same = keras.ops.conv(x, kernel, strides=(s, 1), padding="same")
+    for before in range(total + 1):
+        padded = np.pad(x, ((0, 0), (before, total - before), (0, 0), (0, 0)))
+        if np.allclose(
+            _numpy(keras.ops.conv(padded, kernel, strides=(s, 1), padding="valid")),
+            _numpy(same),
+            atol=1e-5,
+        ):
+            return before, total - before
+    return None  # no split reproduces it: the platform's convolution is wrong here
+
+
+# -- translation invariance (notebooks 01 and 04) ---------------------------------------------
+
+
+def shift_right(images: np.ndarray, shift: int) -> np.ndarray:
+    """Move each (N, H, W) image ``shift`` pixels to the right, filling the left with zeros."""
+    shifted = np.zeros_like(images)
+    shifted[:, :, shift:] = images[:, :, : images.shape[2] - shift]
+    return shifted
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def keras_invariance_score(
+    images, shift, pool_size, *, shifter=shift_right, stride=None, per_image=True
+) -> float:
+    """Mean cosine similarity of max-pooled images and max-pooled shifted images."""
+    images = np.asarray(images, dtype=np.float32)
+
+    def pooled(batch):
+        return keras_pool(batch[..., None], pool_size, stride or pool_size, "valid", "max")
+
+    a, b = pooled(images), pooled(shifter(images, shift))
+    if per_image:
+        return float(np.mean(_cosine(a, b)))
+    return float(_cosine(a.reshape(1, -1), b.reshape(1, -1))[0])

@@ -1,9 +1,10 @@
-"""Checks for notebook 02 (padding and output shapes).
+"""Checks for notebook 02's exercises (padding and output shapes): zero padding, output
+sizes, TensorFlow's 'same' split, a NumPy convolution, a model's shape table, and debugging
+the broken AlexNet.
 
 Oracles (Keras, verified: grader.checks.oracle): ``ZeroPadding2D``, ``Conv2D`` loaded with
-the student's weights, and ``compute_output_shape``. TensorFlow's 'same' split is not hard-coded either: it is probed
-from Keras (the split for which a 'valid' convolution of the explicitly padded input
-reproduces Keras's 'same' output).
+the student's weights, ``compute_output_shape``, and the 'same' split probed from Keras
+itself. The size mistakes and the layer-by-layer shape tables are grader.checks.shapes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from grader.checks.compare import (
     Mistake,
     assert_answers_match,
     assert_numpy_only,
-    describe_causes,
     likely_mistake,
     output_layout_mistakes,
     require_type,
@@ -33,12 +33,17 @@ from grader.checks.oracle import (
     Pad,
     keras_conv2d,
     keras_output_size,
+    keras_same_padding,
     keras_zero_pad,
-    tensorflow_same_padding,
-    verified,
 )
 from grader.checks.oracle import explicit_padding as _explicit
 from grader.checks.oracle import pair as _pair
+from grader.checks.shapes import (
+    SizeCase,
+    check_layer_shapes,
+    describe_layer,
+    keras_layer_shapes,
+)
 
 # -- zero_pad -----------------------------------------------------------------------
 
@@ -124,67 +129,6 @@ def check_zero_pad(zero_pad: Callable, *, seed: int | None = 0, n_random: int = 
 # -- output sizes and TensorFlow's 'same' split -------------------------------------------
 
 
-@dataclass(frozen=True)
-class SizeCase:
-    n: int
-    k: int
-    s: int
-    padding: str | int
-
-    def describe(self) -> str:
-        padding = f"'{self.padding}'" if isinstance(self.padding, str) else self.padding
-        return f"conv_output_size(n={self.n}, k={self.k}, s={self.s}, padding={padding})"
-
-    def mistakes(self) -> list[tuple[str, Callable[[], int]]]:
-        n, k, s, p = self.n, self.k, self.s, self.padding
-        found: list[tuple[str, Callable[[], int]]] = []
-        if s != 1:
-            found.append(("the stride was ignored", lambda: keras_output_size(n, k, 1, p)))
-        if p == "same":
-            found += [
-                (
-                    "you used the 'valid' formula for padding='same'",
-                    lambda: keras_output_size(n, k, s, "valid"),
-                ),
-                (
-                    "'same' rounds up: ceil(n / s), a partial window at the border still counts",
-                    lambda: n // s,
-                ),
-                (
-                    "'same' is not 'pad (k - 1) // 2 on each side': with an even kernel Keras pads k - 1 rows "
-                    "in total, one more after than before",
-                    lambda: (n + 2 * ((k - 1) // 2) - k) // s + 1,
-                ),
-            ]
-            return found
-        m = n + 2 * p if isinstance(p, int) else n
-        found += [
-            (
-                "the formula needs the +1: floor((n + 2p - k) / s) + 1 counts the first window too",
-                lambda: (m - k) // s,
-            ),
-            (
-                "round down: a window that does not fit at the border is dropped, so floor, not ceil",
-                lambda: math.ceil((m - k) / s) + 1,
-            ),
-        ]
-        if p == "valid":
-            found.append(
-                (
-                    "you used the 'same' formula for padding='valid'",
-                    lambda: keras_output_size(n, k, s, "same"),
-                )
-            )
-        else:
-            found.append(
-                (
-                    "padding p is added on both sides: n + 2p, not n + p",
-                    lambda: (n + p - k) // s + 1,
-                )
-            )
-        return found
-
-
 _SIZE_CASES = (
     SizeCase(32, 5, 1, "valid"),  # LeNet's C1: 32 -> 28
     SizeCase(227, 11, 4, "valid"),  # AlexNet's conv1: 227 -> 55
@@ -241,39 +185,6 @@ def check_conv_output_size(
                 likely_mistake(case, got, answers, SizeCase.mistakes),
             )
     passed(f"conv_output_size matches Keras's compute_output_shape on {len(cases)} cases")
-
-
-@functools.lru_cache(maxsize=4096)
-def keras_same_padding(n: int, k: int, s: int) -> tuple[int, int]:
-    """(before, after) rows that Keras's 'same' adds, found by experiment with Keras itself,
-    verified against TensorFlow's documented rule (the odd row goes after)."""
-    rule = tensorflow_same_padding(n, k, s)
-    probed = _probe_same_padding(n, k, s)
-    case = f"the 'same' split for n={n}, k={k}, s={s}"
-    return tuple(int(v) for v in verified("Conv2D", probed, rule, case, atol=0, rtol=0))
-
-
-def _probe_same_padding(n: int, k: int, s: int) -> tuple[int, int] | None:
-    """The split for which a 'valid' convolution of the padded input reproduces 'same'."""
-    out = keras_output_size(n, k, s, "same")
-    total = max((out - 1) * s + k - n, 0)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, n, 1, 1)).astype("float32")
-    kernel = rng.standard_normal((k, 1, 1, 1)).astype("float32")
-    same = keras.ops.conv(x, kernel, strides=(s, 1), padding="same")
-    for before in range(total + 1):
-        padded = np.pad(x, ((0, 0), (before, total - before), (0, 0), (0, 0)))
-        if np.allclose(
-            _numpy(keras.ops.conv(padded, kernel, strides=(s, 1), padding="valid")),
-            _numpy(same),
-            atol=1e-5,
-        ):
-            return before, total - before
-    return None  # no split reproduces it: the platform's convolution is wrong here
-
-
-def _numpy(tensor) -> np.ndarray:
-    return keras.ops.convert_to_numpy(tensor)
 
 
 def _same_padding_mistakes(
@@ -476,157 +387,6 @@ def check_conv2d(
 # -- shape tables: a whole model, layer by layer -----------------------------------------
 
 
-def layer_shape_mistakes(layer, input_shape: tuple[int, ...]) -> list[tuple[str, tuple[int, ...]]]:
-    """Wrong output shapes a student might give for ``layer`` on a correct ``input_shape``."""
-    found: list[tuple[str, tuple[int, ...]]] = []
-    config = layer.get_config()
-    if isinstance(layer, keras.layers.Flatten):
-        h, w, c = input_shape
-        label = "Flatten multiplies all three dimensions: height x width x channels"
-        return [(label, (c,)), (label, (h * w,)), (label, (h * c,))]
-    if isinstance(layer, keras.layers.Dense):
-        found.append(("Dense outputs one value per unit", (input_shape[-1],)))
-        return found
-    if "kernel_size" not in config and "pool_size" not in config:
-        return found
-    k = _pair(config.get("kernel_size", config.get("pool_size")))
-    s = _pair(config.get("strides") or k)
-    padding = config["padding"]
-    h, w, c = input_shape
-    channels = config.get("filters", c)
-    expected = tuple(int(d) for d in layer.compute_output_shape((None, *input_shape))[1:])
-    column_mistakes = dict(SizeCase(w, k[1], s[1], padding).mistakes())
-    for label, rows in SizeCase(h, k[0], s[0], padding).mistakes():
-        columns = column_mistakes.get(label)
-        try:
-            found.append(
-                (label, (int(rows()), int(columns()) if columns else expected[1], channels))
-            )
-        except ValueError:  # Keras refuses the mistaken setting (e.g. a window larger than the map)
-            continue
-    if "filters" in config:
-        found.append(
-            (f"a convolution outputs one channel per filter: {channels}", (*expected[:2], c))
-        )
-    else:
-        found.append(
-            (f"pooling keeps the number of channels: {c}", (*expected[:2], k[0] * k[1] * c))
-        )
-    return found
-
-
-def describe_layer(layer) -> str:
-    config = layer.get_config()
-    kind = type(layer).__name__
-    parts = []
-    if "filters" in config:
-        parts.append(f"{config['filters']} filters")
-    if "units" in config:
-        parts.append(f"{config['units']} units")
-    for key in ("kernel_size", "pool_size", "strides"):
-        if key in config and config[key] is not None:
-            parts.append(f"{key}={tuple(config[key])}")
-    if "padding" in config:
-        parts.append(f"padding='{config['padding']}'")
-    return f"{layer.name} ({kind}{': ' + ', '.join(parts) if parts else ''})"
-
-
-def keras_layer_shapes(layers, input_shape) -> tuple[list[tuple[str, tuple[int, ...]]], str | None]:
-    """Each layer's output shape (without the batch axis) until one cannot be built.
-
-    Returns the shapes of the layers that build, and the name of the layer Keras refuses
-    (None when every layer builds)."""
-    shapes, current = [], (None, *input_shape)
-    for layer in layers:
-        try:
-            current = layer.compute_output_shape(current)
-        except ValueError:
-            return shapes, layer.name
-        if any(d is not None and d < 1 for d in current[1:]):
-            return shapes, layer.name
-        shapes.append((layer.name, tuple(int(d) for d in current[1:])))
-    return shapes, None
-
-
-def _as_shape(value) -> tuple[int, ...] | None:
-    try:
-        return tuple(int(d) for d in value)
-    except (TypeError, ValueError):
-        return None
-
-
-def check_layer_shapes(
-    layers, input_shape, table: dict, what: str, *, model_names: list[str] | None = None
-) -> None:
-    """The student's ``table`` (layer name -> output shape without batch axis) against Keras;
-    the failure names the first wrong layer and the likely cause, without the answer.
-
-    ``model_names``: every layer of the model when ``layers`` stops before a collapse whose
-    place is part of the answer (the failure then does not say where the table should stop).
-    """
-    expected, _ = keras_layer_shapes(layers, input_shape)
-    names = [name for name, _ in expected]
-    if not isinstance(table, dict):
-        raise CheckFailure(
-            what, "a dict: layer name -> output shape", f"{type(table).__name__}: {table!r}"
-        )
-    previous = tuple(input_shape)
-    by_name = {layer.name: layer for layer in layers}
-    for name, shape in expected:
-        if name not in table:
-            break
-        got = _as_shape(table[name])
-        layer = describe_layer(by_name[name])
-        if got is None or len(got) != len(shape):
-            raise CheckFailure(
-                f"{what}: {layer}",
-                f"a tuple of {len(shape)} whole numbers",
-                repr(table[name]),
-                "give (height, width, channels) for 2D layers, (units,) after Flatten; no batch axis",
-            )
-        if got != shape:
-            causes = [
-                label
-                for label, candidate in layer_shape_mistakes(by_name[name], previous)
-                if candidate == got
-            ]
-            raise CheckFailure(
-                f"{what}: {layer} on an input of shape {previous}",
-                FIXED_ANSWER,
-                "x".join(map(str, got)),
-                describe_causes(list(dict.fromkeys(causes)), [])
-                or "work it out from the layer's settings: floor((n + 2p - k) / s) + 1 rows for "
-                "'valid' or explicit padding, ceil(n / s) for 'same'",
-            )
-        previous = shape
-    if list(table) != names:
-        raise CheckFailure(
-            f"{what}: the layers of the table",
-            "one entry per layer, in the model's order, keyed by the layer's name"
-            + ("" if model_names else f": {names}"),
-            list(table),
-            _table_extent_cause(list(table), names, model_names),
-        )
-    passed(f"{what}: all {len(expected)} layer shapes match Keras")
-
-
-def _table_extent_cause(keys: list, names: list[str], model_names: list[str] | None) -> str:
-    unknown = [key for key in keys if key not in (model_names or names)]
-    if unknown:
-        return f"{unknown} name no layer of the model: use the names in the model's definition"
-    if model_names is None:
-        missing = [name for name in names if name not in keys]
-        return f"missing {missing}" if missing else "list the layers in the model's order"
-    if any(key not in names for key in keys):
-        return (
-            "the table lists a layer that Keras cannot build: stop before the first layer "
-            "whose output would have a size below 1"
-        )
-    if len(keys) < len(names):
-        return "the table stops too early: the model can still build the next layer"
-    return "list the layers in the model's order"
-
-
 def shape_table_model_layers() -> list:
     """The model of the shape-table exercise (fresh layers each call)."""
     L = keras.layers
@@ -755,7 +515,7 @@ def check_fixed_alexnet(build: Callable) -> None:
             tuple(model.output_shape),
             "end with Dense(10, activation='softmax'): one probability per CIFAR-10 class",
         )
-    probabilities = _numpy(
+    probabilities = keras.ops.convert_to_numpy(
         model(np.random.default_rng(0).random((2, *CIFAR_INPUT)).astype("float32"))
     )
     if not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4):

@@ -36,7 +36,9 @@ from grader.checks.failure import CheckFailure, passed, student_check
 from grader.checks.oracle import (
     exact_output_size,
     exact_pool,
+    keras_invariance_score,
     keras_pool,
+    shift_right,
     tensorflow_same_padding,
     verified,
 )
@@ -598,33 +600,6 @@ def _check_min_pooling_output_shape(layer_class: type, cases: list[PoolCase]) ->
 
 
 # -- translation invariance ----------------------------------------------------------
-
-
-def shift_right(images: np.ndarray, shift: int) -> np.ndarray:
-    """Move each (N, H, W) image ``shift`` pixels to the right, filling the left with zeros."""
-    shifted = np.zeros_like(images)
-    shifted[:, :, shift:] = images[:, :, : images.shape[2] - shift]
-    return shifted
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
-    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-
-
-def keras_invariance_score(
-    images, shift, pool_size, *, shifter=shift_right, stride=None, per_image=True
-) -> float:
-    """Mean cosine similarity of max-pooled images and max-pooled shifted images."""
-    images = np.asarray(images, dtype=np.float32)
-
-    def pooled(batch):
-        return keras_pool(batch[..., None], pool_size, stride or pool_size, "valid", "max")
-
-    a, b = pooled(images), pooled(shifter(images, shift))
-    if per_image:
-        return float(np.mean(_cosine(a, b)))
-    return float(_cosine(a.reshape(1, -1), b.reshape(1, -1))[0])
 
 
 @student_check
