@@ -58,7 +58,7 @@ def _cell_timeout(text: str) -> tuple[str, float]:
 
 COURSE_HELP = (
     "course folder (default: the nearest folder around the working folder with an "
-    "nbgrader_config.py and solutions/, else this checkout)"
+    "nbgrader_config.py and the source folder it names, else this checkout)"
 )
 
 

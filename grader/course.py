@@ -5,7 +5,7 @@ submitted/, autograded/, feedback/ and gradebook.db are nbgrader's own working s
 path into a course comes from here, and every nbgrader folder from nbgrader's own
 CourseDirectory as the course's nbgrader_config.py sets it up, so a course that renames
 them still works. Which course: ``--course``, else the nearest folder around the working
-folder with an nbgrader_config.py and a solutions/ folder, else this checkout.
+folder with an nbgrader_config.py and the source folder it names, else this checkout.
 """
 
 from __future__ import annotations
@@ -40,12 +40,11 @@ class Course:
         """The course at ``root`` if given, else the nearest one around ``start`` (the working
         folder), else this checkout; NbgraderError when that is no course folder."""
         if root is not None:
-            candidates = [Path(root).resolve()]
+            course = cls(root)
         else:
             here = (start or Path.cwd()).resolve()
-            around = [f for f in (here, *here.parents) if (f / CONFIG_FILE).is_file()]
-            candidates = [next((f for f in around if (f / "solutions").is_dir()), REPO_ROOT)]
-        course = cls(candidates[0])
+            around = (cls(f) for f in (here, *here.parents) if (f / CONFIG_FILE).is_file())
+            course = next((c for c in around if c.source_root.is_dir()), cls(REPO_ROOT))
         if not (course.root / CONFIG_FILE).is_file() or not course.source_root.is_dir():
             raise NbgraderError(
                 f"{course.root} is not a course folder: it needs {CONFIG_FILE} and "
@@ -92,9 +91,11 @@ class Course:
     def assignments(self) -> list[str]:
         return sorted(p.name for p in self.source_root.iterdir() if any(p.glob("*.ipynb")))
 
+    def source_dir(self, assignment: str) -> Path:
+        return self._step(self.directories.source_directory, ".", assignment)
+
     def solution_notebooks(self, assignment: str) -> list[Path]:
-        source = self._step(self.directories.source_directory, ".", assignment)
-        return sorted(source.glob("*.ipynb"))
+        return sorted(self.source_dir(assignment).glob("*.ipynb"))
 
     def release_notebook(self, assignment: str, notebook: str) -> Path:
         release = self._step(self.directories.release_directory, ".", assignment)
@@ -118,8 +119,9 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        """The course's own gradebook (``grader grade --db-url`` may name another)."""
-        return f"sqlite:///{self.root / 'gradebook.db'}"
+        """The gradebook the course's nbgrader config names (nbgrader's default: gradebook.db
+        in the course folder); ``grader grade --db-url`` may name another."""
+        return self.directories.db_url
 
     def feedback_file(self, student: str, assignment: str, notebook: str) -> Path:
         return self.feedback_dir(student, assignment) / f"{notebook}.html"
@@ -149,8 +151,7 @@ class Course:
     def release(self, assignment: str) -> None:
         # nbgrader copies every file of solutions/<assignment>/ into the release: trained
         # weights there (from running the solution notebook) would hand students the answer.
-        source = self._step(self.directories.source_directory, ".", assignment)
-        leftovers = sorted(source.glob("*.weights.h5"))
+        leftovers = sorted(self.source_dir(assignment).glob("*.weights.h5"))
         if leftovers:
             names = ", ".join(str(p.relative_to(self.root)) for p in leftovers)
             raise NbgraderError(

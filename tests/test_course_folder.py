@@ -34,3 +34,18 @@ def test_nbgraders_folders_come_from_the_courses_own_config(tmp_path):
     assert course.solution_notebooks("01_pooling") == [
         course.root / "solutions/01_pooling/01_pooling.ipynb"
     ]
+
+
+def test_a_course_with_nbgraders_default_source_folder_is_found(tmp_path):
+    """A course laid out as nbgrader's docs do (source/, not solutions/) is a course."""
+    root = tmp_path / "course"
+    (root / "source" / "ps1").mkdir(parents=True)
+    (root / "source" / "ps1" / "ps1.ipynb").write_text("{}")
+    (root / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.CourseDirectory.source_directory = "source"\n'
+        'c.CourseDirectory.db_url = "sqlite:////srv/grades/ps.db"\n'
+    )
+    course = Course.find(start=root / "source" / "ps1")
+    assert course.root == root
+    assert course.solution_notebooks("ps1") == [root / "source" / "ps1" / "ps1.ipynb"]
+    assert course.db_url == "sqlite:////srv/grades/ps.db"  # nbgrader's, as the config sets it
