@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailure, oracle
+from grader.checks import CheckFailure, exact, float64, oracle, references
 from grader.checks import alexnet as alexnet_checks
 from grader.checks import padding as padding_checks
 from grader.checks import pooling as pooling_checks
@@ -32,28 +32,30 @@ def test_the_oracle_gives_the_exact_convolution_where_onednn_is_known_to_be_wron
 
 
 @pytest.mark.parametrize(
-    "exact, computed_by_keras, settings",
+    "exact_function, computed_by_keras, settings",
     [
         (
-            oracle.exact_pool,
+            exact.pool,
             oracle.keras_pool,
             dict(pool_size=(3, 2), strides=(2, 1), padding="same", mode="avg"),
         ),
         (
-            oracle.exact_pool,
+            exact.pool,
             oracle.keras_pool,
             dict(pool_size=3, strides=2, padding="same", mode="max"),
         ),
         (
-            oracle.exact_pool,
+            exact.pool,
             oracle.keras_pool,
             dict(pool_size=2, strides=None, padding="valid", mode="min"),
         ),
     ],
 )
-def test_the_exact_pooling_is_what_keras_computes(exact, computed_by_keras, settings):
+def test_the_exact_pooling_is_what_keras_computes(exact_function, computed_by_keras, settings):
     x = np.random.default_rng(1).standard_normal((2, 7, 6, 3)).astype("float32")
-    np.testing.assert_allclose(exact(x, **settings), computed_by_keras(x, **settings), atol=1e-6)
+    np.testing.assert_allclose(
+        exact_function(x, **settings), computed_by_keras(x, **settings), atol=1e-6
+    )
     assert oracle.take_disagreements() == []
 
 
@@ -61,7 +63,7 @@ def test_the_exact_lrn_is_tensorflows():
     a = np.abs(np.random.default_rng(2).normal(0, 60, (2, 3, 3, 9)))
     for n in (1, 3, 5, 7):
         np.testing.assert_allclose(
-            oracle.exact_lrn(a, 2.0, n, 1e-4, 0.75),
+            exact.lrn(a, 2.0, n, 1e-4, 0.75),
             oracle.keras_lrn(a, 2.0, n, 1e-4, 0.75),
             rtol=1e-5,
         )
@@ -77,7 +79,7 @@ def test_a_disagreement_is_recorded_and_the_exact_value_used():
     (disagreement,) = oracle.take_disagreements()
     assert disagreement.operation == "Conv2D" and disagreement.max_error == pytest.approx(5.5)
     note = oracle.platform_note([disagreement])
-    assert "exact values" in note and "not affected" in note and "grader doctor" in note
+    assert "independent values" in note and "not affected" in note and "grader doctor" in note
 
 
 # -- a faulty platform, injected ----------------------------------------------------------------
@@ -112,13 +114,15 @@ def faulty_platform(monkeypatch):
     oracle.take_disagreements()
 
 
+@pytest.mark.parametrize("second_computation", [exact, float64], ids=["checker", "bundle"])
 def test_a_correct_conv2d_passes_on_a_faulty_platform_and_is_told_why(
-    faulty_platform, padding_reference, capsys
+    faulty_platform, padding_reference, capsys, monkeypatch, second_computation
 ):
+    monkeypatch.setattr(oracle, "independent", second_computation)
     padding_checks.check_conv2d(padding_reference["conv2d"], paddings=("valid", "same", 1))
     out = capsys.readouterr().out
     assert "\N{CHECK MARK} conv2d matches" in out
-    assert "TensorFlow's Conv2D disagreed with an exact computation" in out
+    assert f"TensorFlow's Conv2D disagreed with {second_computation.DESCRIPTION}" in out
 
 
 def test_a_correct_pool2d_passes_on_a_faulty_platform(faulty_platform, pooling_reference, capsys):
@@ -137,11 +141,11 @@ def test_a_wrong_conv2d_still_fails_for_its_own_mistake_on_a_faulty_platform(
     with pytest.raises(CheckFailure) as failure:
         padding_checks.check_conv2d(no_bias)
     assert failure.value.cause == "the bias was not added"
-    assert "exact values" in str(failure.value)
+    assert "independent values" in str(failure.value)
 
 
 def test_multiply_adds_of_a_grouped_layer_come_from_the_cost_model_of_one_group():
-    model = alexnet_checks.reference_alexnet(groups=2)
+    model = references.reference_alexnet(groups=2)
     conv2 = model.get_layer("conv2")
     assert alexnet_checks.tensorflow_multiply_adds(conv2) == 27 * 27 * 5 * 5 * 48 * 256
     assert oracle.take_disagreements() == []
@@ -159,3 +163,51 @@ def test_a_correct_answer_that_writes_to_stderr_keeps_stderr_clean(pooling_refer
     captured = capsys.readouterr()
     assert captured.err == ""
     assert "debug: pooling" in captured.out and "does not affect the grade" in captured.out
+
+
+# -- the student bundle's second computation -----------------------------------------------
+
+
+def _equal(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tensorflows_float64_kernels_compute_what_the_exact_numpy_computes(seed):
+    """The student bundle verifies Keras with TensorFlow's float64 kernels, the checker with
+    exact NumPy: on random layers of every kind the two give the same values."""
+    rng = np.random.default_rng(seed)
+    for _ in range(15):
+        shape = tuple(
+            int(v) for v in (rng.integers(1, 3), *rng.integers(1, 9, 2), rng.integers(1, 4))
+        )
+        x = rng.standard_normal(shape)
+        k = (int(rng.integers(1, shape[1] + 1)), int(rng.integers(1, shape[2] + 1)))
+        s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        for padding in ("valid", "same"):
+            for mode in ("max", "avg", "min"):
+                _equal(float64.pool(x, k, s, padding, mode), exact.pool(x, k, s, padding, mode))
+        kernel, bias = rng.standard_normal((*k, shape[3], 2)), rng.standard_normal(2)
+        for padding in ("valid", "same", int(rng.integers(0, 3)), ((1, 0), (0, 2))):
+            _equal(
+                float64.conv2d(x, kernel, bias, s, padding),
+                exact.conv2d(x, kernel, bias, s, padding),
+            )
+            if not isinstance(padding, str):
+                _equal(float64.zero_pad(x, padding), exact.zero_pad(x, padding))
+    a = np.abs(rng.normal(0, 60, (2, 3, 3, 9)))
+    for n in (1, 3, 5, 7):
+        _equal(float64.lrn(a, 2.0, n, 1e-4, 0.75), exact.lrn(a, 2.0, n, 1e-4, 0.75))
+
+
+def test_tensorflows_float64_sizes_and_same_splits_are_the_exact_ones():
+    for n in range(1, 13):
+        for k in range(1, 7):
+            for s in range(1, 5):
+                assert float64.same_padding(n, k, s) == exact.same_padding(n, k, s)
+                for padding in ("same", "valid", 0, 1, 2):
+                    p = 0 if isinstance(padding, str) else padding
+                    if padding == "same" or k <= n + 2 * p:
+                        assert float64.output_size(n, k, s, padding) == exact.output_size(
+                            n, k, s, padding
+                        ), (n, k, s, padding)

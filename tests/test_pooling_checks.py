@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from check_helpers import assert_diagnosed, same_size, same_split, valid_size
 
-from grader.checks import CheckFailure
+from grader.checks import CheckFailure, exact
 from grader.checks import pooling as check
 
 ALL_MODES = dict(modes=("max", "avg", "min"), paddings=("valid", "same"))
@@ -37,7 +37,7 @@ def test_the_mistake_machinery_reproduces_keras_same_padding():
     # the building block of the padding diagnoses must agree with Keras exactly.
     x = np.random.default_rng(1).standard_normal((2, 6, 7, 3)).astype("float32")
     for mode in ("max", "avg", "min"):
-        pads = (check.tensorflow_same_padding(6, 4, 1), check.tensorflow_same_padding(7, 3, 2))
+        pads = (exact.same_padding(6, 4, 1), exact.same_padding(7, 3, 2))
         np.testing.assert_allclose(
             check._pool_padded(x, (4, 3), (1, 2), pads, mode, "ignore"),
             check.keras_pool(x, (4, 3), (1, 2), "same", mode),

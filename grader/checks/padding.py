@@ -29,15 +29,15 @@ from grader.checks.compare import (
     results_of,
 )
 from grader.checks.failure import FIXED_ANSWER, CheckFailure, passed, student_check
+from grader.checks.keras_arguments import Pad
+from grader.checks.keras_arguments import explicit_padding as _explicit
+from grader.checks.keras_arguments import pair as _pair
 from grader.checks.oracle import (
-    Pad,
     keras_conv2d,
     keras_output_size,
     keras_same_padding,
     keras_zero_pad,
 )
-from grader.checks.oracle import explicit_padding as _explicit
-from grader.checks.oracle import pair as _pair
 from grader.checks.shapes import (
     SizeCase,
     check_layer_shapes,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,33 +32,41 @@ from grader.checks.compare import (
     results_of,
 )
 from grader.checks.failure import CheckFailure, passed, student_check
+from grader.checks.keras_arguments import pair as _pair
 from grader.checks.oracle import (
-    exact_output_size,
-    exact_pool,
+    independent,
     keras_invariance_score,
     keras_pool,
     shift_right,
-    tensorflow_same_padding,
     verified,
 )
-from grader.checks.oracle import pair as _pair
 
 MODES = ("max", "avg", "min")
 PADDINGS = ("valid", "same")
 
 
 def _pool_padded(x, pool_size, strides, pads, mode, fill) -> np.ndarray:
-    """'valid' pooling of x padded by ``pads``, computed exactly (for the mistakes below).
+    """'valid' pooling of x padded by ``pads``, computed independently of Keras (for the
+    mistakes below).
 
-    fill="ignore" leaves padded cells out (what 'same' does); fill="zero" counts them as 0.
+    fill="zero" counts padded cells as 0; fill="ignore" leaves them out (what 'same' does):
+    -inf never wins a max nor +inf a min, a mean counts only real cells, and a window wholly
+    in the padding has no value (NaN).
     """
     widths = ((0, 0), *pads, (0, 0))
-    padded = np.pad(
-        np.asarray(x, np.float64), widths, constant_values=np.nan if fill == "ignore" else 0.0
-    )
-    with warnings.catch_warnings():  # a window wholly in the padding: NaN, as it should be
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return exact_pool(padded, pool_size, strides, "valid", mode)
+    x = np.asarray(x, np.float64)
+
+    def pooled(values, how, constant=0.0):
+        padded = np.pad(values, widths, constant_values=constant)
+        return independent.pool(padded, pool_size, strides, "valid", how)
+
+    if fill == "zero":
+        return pooled(x, mode)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if mode == "avg":
+            return pooled(x, "avg") / pooled(np.ones_like(x), "avg")
+        result = pooled(x, mode, -np.inf if mode == "max" else np.inf)
+        return np.where(np.isinf(result), np.nan, result)
 
 
 # -- pool2d -------------------------------------------------------------------------
@@ -93,7 +100,7 @@ class PoolCase:
         k2 = _pair(self.pool_size)
         s2 = _pair(self.strides if self.strides is not None else self.pool_size)
         return tuple(
-            tensorflow_same_padding(n, kk, ss)
+            independent.same_padding(n, kk, ss)
             for n, kk, ss in zip(x.shape[1:3], k2, s2, strict=True)
         )
 
@@ -353,8 +360,8 @@ class ShapeCase:
         k, s = _pair(pool_size), _pair(strides if strides is not None else pool_size)
         h, w, c = self.input_shape
         exact = (
-            exact_output_size(h, k[0], s[0], padding),
-            exact_output_size(w, k[1], s[1], padding),
+            independent.output_size(h, k[0], s[0], padding),
+            independent.output_size(w, k[1], s[1], padding),
             c,
         )
         shape = verified("compute_output_shape", computed, exact, self.describe(), atol=0, rtol=0)
@@ -564,16 +571,13 @@ def _check_min_pooling_output_shape(layer_class: type, cases: list[PoolCase]) ->
             "define compute_output_shape(self, input_shape): Keras asks a layer for its "
             "output shape without running it",
         )
-    specs = list(_ROUNDING_SHAPES) + [
-        ((None, *case.shape[1:]), case.pool_size, case.strides, case.padding) for case in cases
-    ]
     shape_cases = [
         ShapeCase(input_shape[1:], pool_size, strides, padding)
-        for input_shape, pool_size, strides, padding in specs
-    ]
+        for input_shape, pool_size, strides, padding in _ROUNDING_SHAPES
+    ] + [ShapeCase(case.shape[1:], case.pool_size, case.strides, case.padding) for case in cases]
     calls = [
-        (_layer_settings(case), "compute_output_shape", (input_shape,))
-        for case, (input_shape, *_) in zip(shape_cases, specs, strict=True)
+        (_layer_settings(case), "compute_output_shape", ((None, *case.input_shape),))
+        for case in shape_cases
     ]
     answers = []
     for case, got in zip(shape_cases, layer_results(layer_class, calls), strict=True):

@@ -16,8 +16,8 @@ import keras
 
 from grader.checks.compare import describe_causes
 from grader.checks.failure import FIXED_ANSWER, CheckFailure, passed
+from grader.checks.keras_arguments import pair as _pair
 from grader.checks.oracle import keras_output_size
-from grader.checks.oracle import pair as _pair
 
 
 @dataclass(frozen=True)
