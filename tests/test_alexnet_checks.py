@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from check_helpers import assert_diagnosed
 
-from grader.checks import CheckFailure
+from grader.checks import CheckFailure, references
 from grader.checks import alexnet as check
 from grader.training import without_augmentation
 
@@ -18,7 +18,7 @@ def alexnet(swap=None, input_shape=(227, 227, 3)):
     """The reference AlexNet with one layer (by name) replaced: a student's near miss."""
 
     def build():
-        layers = [layer for layer in check.reference_alexnet().layers]
+        layers = [layer for layer in references.reference_alexnet().layers]
         configs = [(type(layer), layer.get_config()) for layer in layers]
         rebuilt = [keras.Input(input_shape)]
         for kind, config in configs:
@@ -38,11 +38,11 @@ def test_the_reference_passes_every_check(alexnet_reference):
 
 
 def test_the_full_alexnet_has_the_papers_shapes_and_parameter_counts():
-    model = check.reference_alexnet()
+    model = references.reference_alexnet()
     sizes = [layer.output.shape[1] for layer in model.layers if len(layer.output.shape) == 4]
     assert sizes == [55, 27, 27, 13, 13, 13, 13, 6]
     assert model.count_params() == 62_378_344
-    assert check.reference_alexnet(groups=2).count_params() == 60_965_224
+    assert references.reference_alexnet(groups=2).count_params() == 60_965_224
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_the_alexnet_check_names_the_first_difference_and_why(build, message):
 
 def test_the_two_gpu_check_asks_for_groups():
     with pytest.raises(CheckFailure) as failure:
-        check.check_build_alexnet(lambda groups=1: check.reference_alexnet(), groups=2)
+        check.check_build_alexnet(lambda groups=1: references.reference_alexnet(), groups=2)
     assert "groups=2" in failure.value.cause
 
 
@@ -136,7 +136,7 @@ def test_lrn_must_be_written_without_tensorflow():
 
 
 def test_tensorflows_cost_model_agrees_with_the_hand_count_on_alexnets_conv1():
-    model = check.reference_alexnet()
+    model = references.reference_alexnet()
     assert check.tensorflow_multiply_adds(model.get_layer("conv1")) == 55 * 55 * 96 * 11 * 11 * 3
     assert check.tensorflow_multiply_adds(model.get_layer("fc6")) == 6 * 6 * 256 * 4096
 
@@ -180,7 +180,7 @@ def test_a_float_count_is_not_accepted_silently():
 
 def cifar_variant(change):
     def build():
-        model = check.reference_cifar_alexnet()
+        model = references.reference_cifar_alexnet()
         layers = [keras.Input((32, 32, 3))]
         for layer in model.layers:
             replacement = change(layer)
@@ -223,10 +223,10 @@ def test_the_cifar_check_names_the_first_difference_and_why(change, message):
 
 
 def test_the_baseline_network_is_the_same_without_its_augmentation_layers():
-    plain = without_augmentation(check.reference_cifar_alexnet)()
+    plain = without_augmentation(references.reference_cifar_alexnet)()
     kinds = {type(layer).__name__ for layer in plain.layers}
     assert not kinds & {"RandomFlip", "RandomTranslation"}
-    assert plain.count_params() == check.reference_cifar_alexnet().count_params()
+    assert plain.count_params() == references.reference_cifar_alexnet().count_params()
 
 
 # -- the accuracy test -----------------------------------------------------------------------
@@ -244,7 +244,7 @@ def test_missing_weights_fail_with_what_to_submit(tiny_cifar, tmp_path):
     images, labels = tiny_cifar
     with pytest.raises(CheckFailure) as failure:
         check.check_accuracy(
-            check.reference_cifar_alexnet,
+            references.reference_cifar_alexnet,
             tmp_path / "none.weights.h5",
             x_test=images,
             y_test=labels,
@@ -254,18 +254,18 @@ def test_missing_weights_fail_with_what_to_submit(tiny_cifar, tmp_path):
 
 def test_saved_weights_are_scored_against_the_threshold(tiny_cifar, tmp_path, capsys):
     images, labels = tiny_cifar
-    model = check.reference_cifar_alexnet()
+    model = references.reference_cifar_alexnet()
     path = tmp_path / check.WEIGHTS_FILE
     model.save_weights(path)
     predicted = model.predict(images, verbose=0).argmax(axis=1)
     measured = float(np.mean(predicted == labels.ravel()))
     check.check_accuracy(
-        check.reference_cifar_alexnet, path, x_test=images, y_test=labels, threshold=measured
+        references.reference_cifar_alexnet, path, x_test=images, y_test=labels, threshold=measured
     )
     assert f"{measured:.2%}" in capsys.readouterr().out
     with pytest.raises(CheckFailure) as failure:
         check.check_accuracy(
-            check.reference_cifar_alexnet,
+            references.reference_cifar_alexnet,
             path,
             x_test=images,
             y_test=labels,
@@ -274,7 +274,7 @@ def test_saved_weights_are_scored_against_the_threshold(tiny_cifar, tmp_path, ca
     assert "CIFAR-10 test accuracy" in failure.value.what
     assert (
         check.check_accuracy(
-            check.reference_cifar_alexnet, path, x_test=images, y_test=labels, threshold=0
+            references.reference_cifar_alexnet, path, x_test=images, y_test=labels, threshold=0
         )
         is None
     )

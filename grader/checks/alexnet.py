@@ -1,6 +1,6 @@
 """Checks for notebook 04 (AlexNet).
 
-Oracles: a reference AlexNet built in Keras (compared layer by layer, as LeNet-5 is),
+Oracles: the reference AlexNet's layer table (compared layer by layer, as LeNet-5 is),
 ``tf.nn.local_response_normalization`` for the NumPy LRN, TensorFlow's own operation cost
 model (the profiler's float-operation count) for the multiply-adds, and the CIFAR-10 test set
 for the trained model's accuracy.
@@ -17,7 +17,7 @@ import numpy as np
 
 from grader import thresholds
 from grader.checks.accuracy import check_test_accuracy
-from grader.checks.architecture import build_model, compare_models
+from grader.checks.architecture import build_model, compare_models, layer_table
 from grader.checks.compare import (
     Answer,
     Mistake,
@@ -31,7 +31,6 @@ from grader.checks.oracle import keras_lrn, verified
 from grader.checks.shapes import describe_layer
 
 WEIGHTS_FILE = "cifar_alexnet.weights.h5"
-IMAGENET_INPUT = (227, 227, 3)
 CIFAR_CLASSES = (
     "airplane",
     "automobile",
@@ -50,34 +49,6 @@ PAPER_LRN = {"k": 2.0, "n": 5, "alpha": 1e-4, "beta": 0.75}
 
 
 # -- the ImageNet AlexNet ----------------------------------------------------------------------
-
-
-def reference_alexnet(groups: int = 1) -> keras.Model:
-    """AlexNet as one tower (groups=1), or with the paper's two-GPU split of conv2, conv4 and
-    conv5 (groups=2: each half of those layers sees only its own GPU's half of the maps).
-    Local response normalisation has no parameters and is left out (the notebook studies it
-    on its own)."""
-    L = keras.layers
-    return keras.Sequential(
-        [
-            keras.Input(IMAGENET_INPUT),
-            L.Conv2D(96, 11, strides=4, activation="relu", name="conv1"),
-            L.MaxPooling2D(3, 2, name="pool1"),
-            L.Conv2D(256, 5, padding="same", activation="relu", groups=groups, name="conv2"),
-            L.MaxPooling2D(3, 2, name="pool2"),
-            L.Conv2D(384, 3, padding="same", activation="relu", name="conv3"),
-            L.Conv2D(384, 3, padding="same", activation="relu", groups=groups, name="conv4"),
-            L.Conv2D(256, 3, padding="same", activation="relu", groups=groups, name="conv5"),
-            L.MaxPooling2D(3, 2, name="pool5"),
-            L.Flatten(name="flatten"),
-            L.Dense(4096, activation="relu", name="fc6"),
-            L.Dropout(0.5, name="dropout6"),
-            L.Dense(4096, activation="relu", name="fc7"),
-            L.Dropout(0.5, name="dropout7"),
-            L.Dense(1000, activation="softmax", name="fc8"),
-        ],
-        name="alexnet_reference" if groups == 1 else "alexnet_two_gpu_reference",
-    )
 
 
 OVERLAPPING = "AlexNet pools 3x3 windows with stride 2 (overlapping pooling): MaxPooling2D(3, 2)"
@@ -135,7 +106,18 @@ def check_build_alexnet(build_alexnet: Callable, *, groups: int = 1) -> None:
     what = "build_alexnet()" if groups == 1 else f"build_alexnet(groups={groups})"
     build = build_alexnet if groups == 1 else (lambda: build_alexnet(groups=groups))
     model = build_model(build, what, "AlexNet takes 227x227x3 inputs: keras.Input((227, 227, 3))")
-    compare_models(model, reference_alexnet(groups), what, ALEXNET_HINTS)
+    compare_models(model, _ALEXNET_TABLES[groups], what, ALEXNET_HINTS)
+
+
+# The one-tower AlexNet, and the paper's two-GPU split of conv2, conv4 and conv5 (groups=2:
+# each half of those layers sees only its own GPU's half of the maps).
+_ALEXNET_TABLES = {1: "alexnet", 2: "alexnet_two_gpu"}
+
+
+def alexnet_parameters(groups: int = 1) -> int:
+    """How many parameters AlexNet has, as one tower or split over two GPUs (the layer table's
+    count: local response normalisation, left out of the model, has none)."""
+    return layer_table(_ALEXNET_TABLES[groups]).params
 
 
 # -- local response normalisation ------------------------------------------------------------
@@ -416,48 +398,8 @@ def check_multiply_adds(
 
 # -- the CIFAR-10 AlexNet --------------------------------------------------------------------
 
-# AlexNet's plan at 32x32: five convolutions with about a quarter of its widths (96, 256, 384,
-# 384, 256), three overlapping 3x3/2 max-pools (32 -> 15 -> 7 -> 3), dropout in the two hidden
-# fully connected layers, and augmentation by random left-right flips done by a Keras layer
-# (active in training only). BatchNormalization stands where AlexNet had LRN; it is not LRN
-# (see the notebook), and it is what lets this network train in minutes on a CPU.
-# Flips only and dropout 0.3 were chosen by two 6-epoch trials (bench/README.md): with random
-# shifts added and dropout 0.5 the network ended lower within the 10-minute budget.
-CIFAR_CONVS = (
-    ("conv1", 32, 3),
-    ("conv2", 64, 5),
-    ("conv3", 96, 3),
-    ("conv4", 96, 3),
-    ("conv5", 64, 3),
-)
-CIFAR_POOLS_AFTER = ("conv1", "conv2", "conv5")
-CIFAR_FC_UNITS, CIFAR_DROPOUT = 512, 0.3
-
-
-def reference_cifar_alexnet() -> keras.Model:
-    L = keras.layers
-    layers = [
-        keras.Input((32, 32, 3)),
-        L.RandomFlip("horizontal", name="flip"),
-        L.Rescaling(1 / 255, name="scale"),
-    ]
-    for name, filters, kernel in CIFAR_CONVS:
-        layers += [
-            L.Conv2D(filters, kernel, padding="same", use_bias=False, name=name),
-            L.BatchNormalization(name=f"{name}_bn"),
-            L.ReLU(name=f"{name}_relu"),
-        ]
-        if name in CIFAR_POOLS_AFTER:
-            layers.append(L.MaxPooling2D(3, 2, name=f"pool{name[-1]}"))
-    layers += [
-        L.Flatten(name="flatten"),
-        L.Dense(CIFAR_FC_UNITS, activation="relu", name="fc6"),
-        L.Dropout(CIFAR_DROPOUT, name="dropout6"),
-        L.Dense(CIFAR_FC_UNITS, activation="relu", name="fc7"),
-        L.Dropout(CIFAR_DROPOUT, name="dropout7"),
-        L.Dense(10, activation="softmax", name="fc8"),
-    ]
-    return keras.Sequential(layers, name="cifar_alexnet_reference")
+# The convolutions of the CIFAR-10 network (grader.checks.references has the network).
+CIFAR_CONV_ROLES = ("conv1", "conv2", "conv3", "conv4", "conv5")
 
 
 CIFAR_HINTS = {
@@ -470,23 +412,23 @@ CIFAR_HINTS = {
     ("scale", "scale"): "Rescaling(1 / 255) maps 0..255 to 0..1",
     **{
         (role, "padding"): "the convolutions keep the map size: padding='same'"
-        for role, _, _ in CIFAR_CONVS
+        for role in CIFAR_CONV_ROLES
     },
     **{
         (
             role,
             "the number of parameters",
         ): "use_bias=False: BatchNormalization's own offset makes a bias redundant"
-        for role, _, _ in CIFAR_CONVS
+        for role in CIFAR_CONV_ROLES
     },
     **{
         (role, "the activation"): "Conv2D (no activation), BatchNormalization, then ReLU"
-        for role, _, _ in CIFAR_CONVS
+        for role in CIFAR_CONV_ROLES
     },
     **{
         (f"{role}_bn", "the activation"): "a ReLU follows each BatchNormalization: Conv2D, "
         "BatchNormalization, ReLU"
-        for role, _, _ in CIFAR_CONVS
+        for role in CIFAR_CONV_ROLES
     },
     **{(f"pool{i}", "pool"): OVERLAPPING for i in (1, 2, 5)},
     **{(f"pool{i}", "strides"): OVERLAPPING for i in (1, 2, 5)},
@@ -494,7 +436,7 @@ CIFAR_HINTS = {
         (
             role,
             "rate",
-        ): f"Dropout({CIFAR_DROPOUT:g}) after fc6 and fc7 (AlexNet: 0.5, for 90 epochs)"
+        ): "dropout after fc6 and fc7, at the table's rate (AlexNet: 0.5, for 90 epochs)"
         for role in ("dropout6", "dropout7")
     },
 }
@@ -504,7 +446,7 @@ CIFAR_HINTS = {
 def check_build_cifar_alexnet(build_cifar_alexnet: Callable) -> None:
     what = "build_cifar_alexnet()"
     model = build_model(build_cifar_alexnet, what, "CIFAR-10 images are 32x32x3")
-    compare_models(model, reference_cifar_alexnet(), what, CIFAR_HINTS)
+    compare_models(model, "cifar_alexnet", what, CIFAR_HINTS)
 
 
 @student_check
