@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 from grader.batch.collect import CollectError
+from grader.bundle import BundleError
+from grader.bundle import build as build_bundle
 from grader.course import Course, NbgraderError
 
 
@@ -72,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     release.add_argument("assignments", nargs="*", help="e.g. 01_pooling (default: all)")
     release.add_argument("--course", type=Path, default=None, help=COURSE_HELP)
+    release.add_argument(
+        "--bundle",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write what students receive into DIR, a new folder: the release notebooks, "
+        "the student package, a README (all assignments; no solutions, hidden tests or weights)",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -166,12 +176,20 @@ def main(argv: list[str] | None = None) -> int:
         unknown = sorted(set(args.assignments) - set(args.course.assignments()))
         if unknown:
             release.error(_unknown_assignments(unknown, args.course))
+        if args.bundle is not None:
+            if args.assignments:
+                release.error("--bundle releases and bundles every assignment: name none")
+            if args.bundle.exists() and (not args.bundle.is_dir() or any(args.bundle.iterdir())):
+                release.error(f"--bundle: {args.bundle} exists and is not an empty folder")
     try:
         if args.command == "release":
             course = args.course
             for assignment in args.assignments or course.assignments():
                 course.release(assignment)
                 print(course.release_notebook(assignment, assignment).relative_to(course.root))
+            if args.bundle is not None:
+                built = build_bundle(course, args.bundle)
+                print(f"student bundle: {built.root} ({len(built.modules)} modules of the package)")
         elif args.command == "demo":
             from grader import demo as demo_job
 
@@ -182,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             from grader import doctor as doctor_job
 
             return doctor_job.run(cases=args.cases, data_dir=args.data)
-    except (NbgraderError, CollectError) as error:
+    except (NbgraderError, CollectError, BundleError) as error:
         print(error, file=sys.stderr)
         return 1
     return 0

@@ -4,14 +4,13 @@ in a fresh virtual environment elsewhere, its datasets found through CNN_COURSE_
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
+from fresh_environment import fresh_environment
 
 from grader.course import REPO_ROOT
 from grader.notebook_cells import read
@@ -35,30 +34,8 @@ def test_the_wheel_carries_what_the_package_reads_at_run_time(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"grader/calibration/lenet5.json", "grader/calibration/cifar_alexnet.json"} <= names
     assert "grader/dataset_checksums.json" in names
+    assert "grader/checks/layer_tables.json" in names
     assert not any(name.startswith(("solutions/", "tests/", "notebooks/")) for name in names)
-
-
-def fresh_environment(root: Path, wheel: Path) -> Path:
-    """A new virtual environment, outside the checkout, with the wheel installed in it; its
-    dependencies (TensorFlow and the rest, 2.5 GB) come from this interpreter's environment
-    through a .pth line, which adds their folder without running its .pth files, so the
-    checkout's editable install of the package is not among them. Returns its python."""
-    base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", "--without-pip", str(root)], check=True)
-    python = root / "bin" / "python"
-    (site,) = json.loads(
-        subprocess.run(
-            [str(python), "-c", "import json, site; print(json.dumps(site.getsitepackages()))"],
-            check=True, capture_output=True, text=True,
-        ).stdout
-    )  # fmt: skip
-    dependencies = next(Path(p) for p in sys.path if p.endswith("site-packages"))
-    (Path(site) / "dependencies.pth").write_text(f"{dependencies}\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", site, str(wheel)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return python
 
 
 def test_a_setup_cell_runs_with_the_wheel_installed_in_a_fresh_environment(wheel, tmp_path):

@@ -1,0 +1,248 @@
+"""The student bundle: exactly what students receive, built from a course by `grader release
+--bundle DIR`.
+
+This repository is the instructors': it holds the solutions, the hidden tests, the example
+students' trained weights and the reference implementations the checker uses. The bundle
+holds the release notebooks (solutions and hidden tests stripped by nbgrader), the part of
+the ``grader`` package the notebooks import, a pyproject.toml to install it with the base
+dependencies, a student README (install, work, validate, submit) and data instructions.
+
+Which modules students get is worked out, not listed: every ``grader`` module the release
+notebooks import, and every module those import in turn, except ``INSTRUCTORS_ONLY`` (the
+answers: the exact NumPy versions of the exercises and the reference networks). The checks
+work without those (``grader.checks.oracle`` verifies Keras with TensorFlow's float64 kernels
+instead; ``grader.checks.architecture`` compares models with the layer tables).
+tests/test_bundle.py builds a bundle and proves it holds no answer and runs on its own.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+import grader
+from grader.course import Course
+
+# The answers: never in a bundle, and never needed by what is.
+INSTRUCTORS_ONLY = frozenset({"grader.checks.exact", "grader.checks.references"})
+# Files the bundled modules read at run time (the same as pyproject.toml's package-data;
+# tests/test_bundle.py keeps the two in step).
+PACKAGE_DATA = ("calibration/*.json", "dataset_checksums.json", "checks/layer_tables.json")
+# Files that must never reach a student, whatever folder they sit in.
+FORBIDDEN_SUFFIXES = (".h5", ".keras", ".weights.h5", ".npz", ".db")
+
+PACKAGE_ROOT = Path(grader.__file__).resolve().parent
+
+
+class BundleError(RuntimeError):
+    """The bundle cannot be built as asked (the message says why; nothing was written)."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    root: Path
+    notebooks: list[Path]
+    modules: list[str]
+
+
+def _module_file(module: str) -> Path | None:
+    relative = Path(*module.split(".")[1:])
+    for candidate in (PACKAGE_ROOT / relative / "__init__.py", PACKAGE_ROOT / f"{relative}.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(source: str, importer: str | None = None) -> set[str]:
+    """The ``grader`` modules a source file imports anywhere in it (at the top, in a
+    function, under try)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level and importer:  # relative imports: resolve against the importer
+                parts = importer.split(".")[: -node.level]
+                base = ".".join([*parts, base] if base else parts)
+            # `from grader.checks import pooling` imports the module grader.checks.pooling
+            names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        found.update(n for n in names if n.split(".")[0] == "grader" and _module_file(n))
+    return found
+
+
+def _with_parents(module: str) -> set[str]:
+    parts = module.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+
+def student_modules(notebooks: list[Path]) -> list[str]:
+    """Every ``grader`` module the notebooks need, with the modules those import, and the
+    packages around them; never one of ``INSTRUCTORS_ONLY``."""
+    queue: set[str] = set()
+    for path in notebooks:
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                source = "\n".join(
+                    line
+                    for line in cell.source.splitlines()
+                    if not line.lstrip().startswith(("%", "!"))
+                )
+                queue |= _imported_modules(source)
+    needed: set[str] = set()
+    while queue:
+        module = queue.pop()
+        if module in needed or module in INSTRUCTORS_ONLY:
+            continue
+        needed |= _with_parents(module)
+        source = _module_file(module).read_text()
+        queue |= _imported_modules(source, module) - needed
+    return sorted(needed - INSTRUCTORS_ONLY)
+
+
+def build(course: Course, destination: Path | str) -> Bundle:
+    """Write the student bundle of ``course``'s released notebooks into ``destination``
+    (a new or empty folder). The notebooks are taken as released: run `grader release` first."""
+    destination = Path(destination)
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+        raise BundleError(f"{destination} exists and is not an empty folder: choose a new one")
+    released = []
+    for assignment in course.assignments():
+        folder = course.release_notebook(assignment, assignment).parent
+        if not folder.is_dir():
+            raise BundleError(f"{assignment} is not released yet: run `grader release` first")
+        forbidden = [p.name for p in folder.rglob("*") if p.name.endswith(FORBIDDEN_SUFFIXES)]
+        if forbidden:
+            raise BundleError(f"{folder} holds {', '.join(forbidden)}: not for students")
+        released.append(folder)
+    notebooks = [folder / f"{folder.name}.ipynb" for folder in released]
+    modules = student_modules(notebooks)
+
+    destination.mkdir(parents=True, exist_ok=True)
+    for folder in released:
+        shutil.copytree(folder, destination / "notebooks" / folder.name)
+    for module in modules:
+        source = _module_file(module)
+        target = destination / source.relative_to(PACKAGE_ROOT.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    for pattern in PACKAGE_DATA:
+        for source in PACKAGE_ROOT.glob(pattern):
+            target = destination / source.relative_to(PACKAGE_ROOT.parent)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    _write_pyproject(course, destination)
+    shutil.copyfile(course.root / "constraints.txt", destination / "constraints.txt")
+    (destination / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
+    (destination / "data").mkdir()
+    (destination / "data" / "README.md").write_text(DATA_README)
+    (destination / "README.md").write_text(
+        README.format(notebooks="\n".join(f"- `notebooks/{f.name}/`" for f in released))
+    )
+    return Bundle(
+        destination,
+        [destination / "notebooks" / n.parent.name / n.name for n in notebooks],
+        modules,
+    )
+
+
+def _write_pyproject(course: Course, destination: Path) -> None:
+    """The student package's pyproject.toml: the course's name, version and base
+    dependencies (what the notebooks import, and nbgrader for Validate); no extras, no
+    `grader` command (grading is the instructors' business)."""
+    project = tomllib.loads((course.root / "pyproject.toml").read_text())["project"]
+
+    def toml_list(values) -> str:
+        return "[\n" + "".join(f"    {json.dumps(v)},\n" for v in values) + "]"
+
+    text = f"""# The course's student package: what the notebooks import, and nothing else.
+# Install with the tested versions: pip install -c constraints.txt -e .
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = {json.dumps(project["name"] + "-student")}
+version = {json.dumps(project["version"])}
+description = "The student side of the CNN course: notebooks' checks, datasets, figures."
+requires-python = {json.dumps(project["requires-python"])}
+dependencies = {toml_list(project["dependencies"])}
+
+[tool.setuptools.packages.find]
+include = ["grader*"]
+
+[tool.setuptools.package-data]
+grader = {toml_list(PACKAGE_DATA)}
+"""
+    (destination / "pyproject.toml").write_text(text)
+
+
+NBGRADER_CONFIG = '''"""nbgrader's configuration for a student's copy of the course (`nbgrader validate`)."""
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+c.CourseDirectory.course_id = "cnn-course"
+'''
+
+DATA_README = """# data/
+
+The datasets the notebooks load. On first use the loader downloads each missing file here
+(MNIST, about 11 MB; CIFAR-10, about 163 MB, converted once) and checks its SHA-256 sum: a
+corrupt or truncated file is an error that names the file, never a silently different
+dataset.
+
+Without internet: copy `mnist.npz` and `cifar10.npz` (or the course machines'
+`cifar10_jpeg.npz`) from your course's shared folder into this folder, or point the
+environment variable `CNN_COURSE_DATA` at a folder that holds them.
+"""
+
+README = """# CNN course: your copy
+
+Four notebooks on convolutional networks, each with exercises that check themselves:
+
+{notebooks}
+
+## Set up (once)
+
+Python 3.11, then, in this folder:
+
+    python3.11 -m venv .venv
+    . .venv/bin/activate
+    pip install -c constraints.txt -e .
+
+That installs TensorFlow, Keras, JupyterLab and nbgrader at the versions the course is
+tested with, and this folder's `grader` package, which the notebooks import for their
+checks, datasets and figures. The datasets download on first use (see `data/README.md`).
+
+## Work
+
+    jupyter lab notebooks/
+
+Open the notebooks in order. Run the setup cell first. Replace every
+`raise NotImplementedError()` with your code, then run the test cell under it: a check says
+what it verified, or what is wrong and why. The checks compare your answers with what
+Keras computes on random inputs; when grading, the same checks run on fresh inputs you
+have not seen, so make your code right, not just right for the visible cases.
+
+Notebooks 03 and 04 train a model and save its weights next to the notebook
+(`lenet5.weights.h5`, `cifar_alexnet.weights.h5`). If you change the model, delete the file
+and run the training cell again.
+
+## Validate and submit
+
+Before submitting, restart the kernel and run all cells, or validate from a terminal:
+
+    nbgrader validate notebooks/01_pooling/01_pooling.ipynb
+
+Submit each notebook as your course asks (usually an upload to your learning platform),
+with the weights file for notebooks 03 and 04. Do not rename the notebooks or the weights
+files, and do not delete or copy cells: grading finds your answers by the cells' ids.
+"""
