@@ -3,6 +3,7 @@ view beyond Python, the packages and the datasets, bounded memory, files and pro
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -49,9 +50,11 @@ import json, subprocess, sys
 from pathlib import Path
 from grader.batch.limits import Limits
 from grader.batch.sandbox import course_sandbox
-course, workspace, code, environment, limits = sys.argv[1:]
+course, workspace, code, environment, limits, who = sys.argv[1:]
 sandbox, problem = course_sandbox(Path(course), Limits(**json.loads(limits)))
 assert problem is None, problem
+if who == "student":
+    sandbox = sandbox.for_student_code()
 sandbox.prepare_workspace(Path(workspace))
 command = sandbox.command([sys.executable, "-c", code], Path(workspace), json.loads(environment))
 result = subprocess.run(command, capture_output=True, text=True, timeout=120)
@@ -69,16 +72,22 @@ class Grader:
     workspace: Path
     ordinary: bool
 
-    def run_inside(self, code: str, environment=None) -> subprocess.CompletedProcess:
+    def run_inside(
+        self, code: str, environment=None, *, who: str = "student"
+    ) -> subprocess.CompletedProcess:
+        """``code`` run in the sandbox of the student's kernel (who="student") or of the
+        checker (who="checker")."""
         if self.ordinary:
             return ordinary_user.run(
                 [sys.executable, "-c", SANDBOXED, str(self.course), str(self.workspace), code,
-                 json.dumps(environment or {}), json.dumps(asdict(LIMITS))],
+                 json.dumps(environment or {}), json.dumps(asdict(LIMITS)), who],
                 self.workspace.parent / "home", {k: v for k, v in os.environ.items() if k.startswith("GRADER_")},
                 capture_output=True, text=True, timeout=180,
             )  # fmt: skip
         sandbox, problem = course_sandbox(self.course, LIMITS)
         assert problem is None
+        if who == "student":
+            sandbox = sandbox.for_student_code()
         sandbox.prepare_workspace(self.workspace)
         return subprocess.run(
             sandbox.command([sys.executable, "-c", code], self.workspace, environment or {}),
@@ -208,6 +217,44 @@ def test_the_disk_quota_counts_every_file_of_the_workspace(tmp_path):
     (tmp_path / "b.bin").write_bytes(os.urandom(2 * MIB))
     assert DiskQuota(tmp_path, 4 * MIB).exceeded()
     assert not DiskQuota(tmp_path, 8 * MIB).exceeded()
+
+
+ANSWERS_WITHIN_REACH = """
+import importlib, pathlib
+import grader.checks.oracle as oracle
+print("second computation", oracle.independent.__name__)
+for module in ("grader.checks.exact", "grader.checks.references"):
+    try:
+        importlib.import_module(module)
+        print(module, "imported")
+    except ImportError:
+        print(module, "withheld")
+package = pathlib.Path(oracle.__file__).parent
+files = [package / "exact.py", *package.glob("__pycache__/exact.*.pyc")]
+print("readable answers", any(b"sliding_window_view" in f.read_bytes() for f in files))
+"""
+
+
+@needs_bwrap
+def test_student_code_can_neither_import_nor_read_the_modules_that_hold_answers(grader):
+    """While grading, the student's kernel sees the package as the student bundle has it: the
+    exact NumPy versions and the reference networks are withheld, source and compiled."""
+    importlib.import_module("grader.checks.exact")  # compiled: a .pyc exists to withhold
+
+    result = grader.run_inside(ANSWERS_WITHIN_REACH, who="student")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "grader.checks.exact withheld" in result.stdout
+    assert "grader.checks.references withheld" in result.stdout
+    assert "second computation grader.checks.float64" in result.stdout
+    assert "readable answers False" in result.stdout
+
+
+@needs_bwrap
+def test_the_checker_sees_the_modules_that_hold_answers(grader):
+    result = grader.run_inside(ANSWERS_WITHIN_REACH, who="checker")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "grader.checks.exact imported" in result.stdout
+    assert "second computation grader.checks.exact" in result.stdout
 
 
 @needs_bwrap

@@ -94,7 +94,7 @@ class _WrappedKernelManager(AsyncKernelManager):
         command = super().format_kernel_cmd(extra_arguments)
         # The connection file is written by now; the sandbox's user must be able to read it.
         self.sandbox.prepare_workspace(self.workspace)
-        return self.sandbox.command(command, self.workspace, self.environment)
+        return self.sandbox.for_student_code().command(command, self.workspace, self.environment)
 
 
 class _BoundedClient(NotebookClient):

@@ -25,6 +25,7 @@ report says so); the resource limits apply either way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import shutil
@@ -87,6 +88,12 @@ class Sandbox:
     isolate: bool
     limits: Limits = field(default_factory=Limits)
     readable: tuple[str, ...] = ()  # shown read-only inside the sandbox
+    withheld: tuple[str, ...] = ()  # files shown as grader/batch/withheld.py instead
+
+    def for_student_code(self) -> Sandbox:
+        """This sandbox, with the modules that hold answers withheld: for the student's
+        kernel, never for the checker."""
+        return dataclasses.replace(self, withheld=withheld_files()) if self.isolate else self
 
     def command(self, argv: list[str], workspace: Path, environment: dict[str, str]) -> list[str]:
         """``argv`` run in ``workspace`` with only ``environment`` set, within the limits."""
@@ -110,6 +117,8 @@ class Sandbox:
             args += ["--perms", "0755", "--dir", folder]
         for path in readable:
             args += ["--ro-bind", path, path]
+        for path in self.withheld:
+            args += ["--ro-bind", str(WITHHELD_STUB), path]
         for link in USR_LINKS:
             if os.path.islink(f"/{link}"):
                 args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
@@ -206,6 +215,24 @@ def course_sandbox(
     if problem is not None:
         return Sandbox(isolate=False, limits=limits), problem
     return Sandbox(isolate=True, limits=limits, readable=readable_paths()), None
+
+
+WITHHELD_STUB = Path(__file__).with_name("withheld.py")
+
+
+def withheld_files() -> tuple[str, ...]:
+    """The files of the modules that hold answers (``grader.bundle.INSTRUCTORS_ONLY``), with
+    their compiled copies, which Python could load without the source."""
+    import grader
+    from grader.bundle import INSTRUCTORS_ONLY
+
+    package = Path(grader.__file__).resolve().parent
+    found = []
+    for module in sorted(INSTRUCTORS_ONLY):
+        source = package.joinpath(*module.split(".")[1:]).with_suffix(".py")
+        found.append(source)
+        found += sorted((source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"))
+    return tuple(str(path) for path in found if path.is_file())
 
 
 def readable_paths() -> tuple[str, ...]:
