@@ -6,7 +6,8 @@ is such a cell, unchanged, only when a later cell that does run (an answer, a te
 other cell) reads a name it assigns: read backwards through the notebook, by symtable.
 A demonstration that only changes an object in place (``model.fit(...)``) is invisible to
 that reading, which is why only the instructors' tag, never a student's, marks one.
-Notebook 04 spends about 12 s of its 20 s of grading-time cells in such cells.
+Notebook 04 spent about 11 s of its 20 s of grading-time cells in such cells (measured:
+19.6 s with them, 8.4 s without).
 """
 
 from __future__ import annotations
