@@ -83,19 +83,20 @@ def output_size(n: int, k: int, s: int, padding: str | int) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def same_padding(n: int, k: int, s: int) -> tuple[int, int] | None:
-    """(before, after) rows TensorFlow's float64 'same' convolution adds, found by trying
-    every split of up to k - 1 rows: the one for which a 'valid' convolution of the padded
-    input gives the same values."""
+    """(before, after) rows TensorFlow's float64 'same' convolution adds, found by trying the
+    splits of 0, 1, 2, ... rows in turn (each total in one batch): the first for which a
+    'valid' convolution of the padded input gives the same values."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, n, 1, 1))
     kernel = _float64(rng.standard_normal((k, 1, 1, 1)))
     same = tf.nn.conv2d(_float64(x), kernel, (s, 1), "SAME").numpy()
-    for before in range(k):
-        for after in range(k):
-            if n + before + after < k:
-                continue
-            padded = np.pad(x, ((0, 0), (before, after), (0, 0), (0, 0)))
-            valid = tf.nn.conv2d(_float64(padded), kernel, (s, 1), "VALID").numpy()
-            if valid.shape == same.shape and np.allclose(valid, same, rtol=1e-12, atol=1e-12):
-                return before, after
+    for total in range(max(k - n, 0), 2 * k - 1):
+        splits = [(before, total - before) for before in range(total + 1)]
+        padded = np.concatenate([np.pad(x, ((0, 0), split, (0, 0), (0, 0))) for split in splits])
+        valid = tf.nn.conv2d(_float64(padded), kernel, (s, 1), "VALID").numpy()
+        if valid.shape[1:] != same.shape[1:]:
+            continue
+        for split, values in zip(splits, valid, strict=True):
+            if np.allclose(values, same[0], rtol=1e-12, atol=1e-12):
+                return split
     return None
