@@ -32,7 +32,7 @@ def test_version(capsys):
     ("command", "mentions"),
     [
         ([], ["release", "demo", "grade", "doctor", "--version"]),
-        (["release"], ["assignments", "--course"]),
+        (["release"], ["assignments", "--course", "--bundle"]),
         (["demo"], ["--workdir"]),
         (
             ["grade"],
@@ -82,6 +82,8 @@ def test_every_subcommand_explains_itself(capsys, command, mentions):
         (["grade", "01_pooling", "--submissions", ".", "--zip", "a.zip"], "not allowed with"),
         (["release", "05_resnet"], "no assignment '05_resnet'"),
         (["release", "--course", "/"], "is not a course folder"),
+        (["release", "01_pooling", "--bundle", "/tmp/b"], "--bundle releases and bundles every"),
+        (["release", "--bundle", "/etc/hostname"], "exists and is not an empty folder"),
         (["doctor", "--cases", "many"], "'many' is not a number"),
         (["teach"], "invalid choice: 'teach'"),
     ],
@@ -95,6 +97,7 @@ def test_a_wrong_argument_is_a_usage_message_not_a_traceback(capsys, argv, says)
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_an_lms_zip_download_is_graded(tmp_path, capsys):
     """Canvas-style names (student, two LMS numbers, the file's own name) in one zip, matched
     with --zip-regexp; one student's reference answers, one student's untouched release."""

@@ -18,7 +18,7 @@ from grader.batch.runner import grade_class
 from grader.course import Course
 from grader.demo import build_submission, load_students
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 ASSIGNMENT = "01_pooling"
 EXPECTED = {"full_marks": 12.0, "untouched_release": 0.0}

@@ -26,7 +26,7 @@ from grader.demo import format_grades, grade_examples, load_students
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "example_grades.csv")
 COURSE = Course()
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 @pytest.mark.parametrize("assignment", COURSE.assignments())

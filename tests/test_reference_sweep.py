@@ -44,6 +44,7 @@ def run_sweep(environment: dict) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("configuration", CONFIGURATIONS)
 def test_the_reference_passes_every_hidden_draw(configuration):
     results = run_sweep(CONFIGURATIONS[configuration])
