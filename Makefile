@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make demo   build the student release, autograde the example submissions, print the grades
-#   make test   run the default test suite (under 20 minutes on 2 cores)
-# CI runs `make test-all`: the default suite plus the hostile class graded twice.
+#   make test   run the default test suite (8-10 minutes on 2 cores)
+# CI runs `make test-all`: the default suite, the long end-to-end runs and the hostile class.
 # Both create the virtual environment in .venv on first use.
 
 PYTHON ?= python3.11
@@ -23,7 +23,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not hostile_class and not long" $(PYTEST_ARGS)
 
-# Everything, the hostile class included (about 14 minutes more on 2 cores): what .ci/run runs.
+# Everything, the long runs and the hostile class included (39-45 minutes on 2 cores): what
+# .ci/run runs.
 test-all: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
