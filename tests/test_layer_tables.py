@@ -7,6 +7,7 @@ import json
 
 import keras
 import pytest
+from test_lenet_checks import lenet
 
 from grader.checks import CheckFailure, architecture, references
 from grader.checks import lenet as check
@@ -28,34 +29,10 @@ def test_a_table_reads_back_as_the_networks_summary(name):
     assert table.params == network.count_params()
 
 
-def lenet_with_softmax_layer():
-    return keras.Sequential(
-        [
-            keras.Input((32, 32, 1)),
-            L.Conv2D(6, 5, activation="tanh"),
-            L.AveragePooling2D(2),
-            L.Conv2D(16, 5, activation="tanh"),
-            L.AveragePooling2D(2),
-            L.Conv2D(120, 5, activation="tanh"),
-            L.Flatten(),
-            L.Dense(84, activation="tanh"),
-            L.Dense(10),
-            L.Softmax(),
-        ]
-    )
-
-
-def lenet_with_relu():
-    """Written as the table is, with one wrong setting: C1's activation."""
-    model = lenet_with_softmax_layer()
-    return keras.Sequential(
-        [
-            keras.Input((32, 32, 1)),
-            L.Conv2D(6, 5, activation="relu"),
-            *model.layers[1:-2],
-            L.Dense(10, activation="softmax"),
-        ]
-    )
+# A student's LeNet-5 written differently (Dense then a Softmax layer), and one written as
+# the table is with one wrong setting (C1's activation).
+lenet_with_softmax_layer = lenet(out=L.Dense(10), extra=(L.Softmax(),))
+lenet_with_relu = lenet(c1=L.Conv2D(6, 5, activation="relu"))
 
 
 @pytest.fixture
