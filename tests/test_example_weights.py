@@ -55,16 +55,21 @@ def test_reference_weights_pass_the_accuracy_test_and_undertrained_ones_fail_it(
         assert score < threshold
 
 
-def test_weights_trained_from_another_reference_solution_are_not_used(tmp_path):
+def _lenet_solutions_with_a_change_to(grade_id: str, folder):
+    """A solutions folder whose notebook 03 has one answer cell changed (a comment added)."""
     import nbformat
 
     from grader.notebook_cells import answer_cells, read
 
-    source = REPO_ROOT / "solutions" / "03_lenet5" / "03_lenet5.ipynb"
-    notebook = read(source)
-    answer_cells(notebook)["build_lenet5"].source += "\n# a change to the reference"
-    (tmp_path / "03_lenet5").mkdir()
-    nbformat.write(notebook, str(tmp_path / "03_lenet5" / "03_lenet5.ipynb"))
+    notebook = read(REPO_ROOT / "solutions" / "03_lenet5" / "03_lenet5.ipynb")
+    answer_cells(notebook)[grade_id].source += "\n# a change to the reference"
+    (folder / "03_lenet5").mkdir()
+    nbformat.write(notebook, str(folder / "03_lenet5" / "03_lenet5.ipynb"))
+    return folder
+
+
+def test_weights_trained_from_another_reference_solution_are_not_used(tmp_path):
+    _lenet_solutions_with_a_change_to("build_lenet5", tmp_path)
     problem = example_weights.committed_problem("03_lenet5", "reference", solutions=tmp_path)
     assert (
         problem
@@ -74,3 +79,8 @@ def test_weights_trained_from_another_reference_solution_are_not_used(tmp_path):
         example_weights.cached_path("03_lenet5", "reference", tmp_path).parent
         == example_weights.CACHE_DIR
     )
+
+
+def test_a_change_to_an_exercise_the_training_does_not_read_keeps_the_weights(tmp_path):
+    _lenet_solutions_with_a_change_to("flatten_sizes", tmp_path)
+    assert example_weights.committed_problem("03_lenet5", "reference", solutions=tmp_path) is None
