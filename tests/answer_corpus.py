@@ -453,6 +453,157 @@ INVARIANCE_SCORE = [
     ),
 ]
 
+# -- notebook 01: the backward pass of pooling ---------------------------------------------------
+
+BACKWARD_LOOP = """
+def pool2d_backward(x, grad_output, pool_size, strides=None, mode="max", padding="valid"):
+    kh, kw = (pool_size, pool_size) if isinstance(pool_size, int) else pool_size
+    if strides is None:
+        strides = (kh, kw)
+    sh, sw = (strides, strides) if isinstance(strides, int) else strides
+    batch, height, width, channels = x.shape
+    out_h, out_w = grad_output.shape[1:3]
+    total_h = max((out_h - 1) * sh + kh - height, 0)
+    total_w = max((out_w - 1) * sw + kw - width, 0)
+    top, left = (0, 0) if padding == "valid" else {split}
+    grad = np.zeros(x.shape)
+    b, c = np.indices((batch, channels))
+    for i in range(out_h):
+        for j in range(out_w):
+            r0, c0 = max(i * sh - top, 0), max(j * sw - left, 0)
+            r1, c1 = min(i * sh - top + kh, height), min(j * sw - left + kw, width)
+            share = {share}
+            if mode == "{avg}":
+                grad[:, r0:r1, c0:c1, :] {assign} share[:, None, None, :] / {divisor}
+            else:
+                window = x[:, r0:r1, c0:c1, :]
+                {route}
+    return grad
+"""
+FIRST_LARGEST = """rows, cols = np.unravel_index(window.reshape(batch, -1, channels).argmax(axis=1), (r1 - r0, c1 - c0))
+                grad[b, r0 + rows, c0 + cols, c] {assign} share"""
+BACKWARD_RIGHT = dict(
+    split="(total_h // 2, total_w // 2)",
+    share="grad_output[:, i, j, :]",
+    avg="avg",
+    assign="+=",
+    divisor="((r1 - r0) * (c1 - c0))",
+    route=FIRST_LARGEST.format(assign="+="),
+)
+
+
+def backward_loop(**mistake) -> str:
+    return BACKWARD_LOOP.format(**{**BACKWARD_RIGHT, **mistake})
+
+
+POOL2D_BACKWARD = [
+    Entry("pool2d_backward", "loop (correct)", backward_loop(), None),
+    Entry(
+        "pool2d_backward",
+        "padded copy and np.add.at (correct)",
+        """
+def pool2d_backward(x, grad_output, pool_size, strides=None, mode="max", padding="valid"):
+    kh, kw = (pool_size,) * 2 if isinstance(pool_size, int) else tuple(pool_size)
+    sh, sw = (kh, kw) if strides is None else ((strides,) * 2 if isinstance(strides, int) else tuple(strides))
+    n, h, w, ch = x.shape
+    oh, ow = grad_output.shape[1:3]
+    pad_h, pad_w = max((oh - 1) * sh + kh - h, 0), max((ow - 1) * sw + kw - w, 0)
+    top, left = (pad_h // 2, pad_w // 2) if padding == "same" else (0, 0)
+    fill = -np.inf if mode == "max" else np.nan
+    padded = np.pad(x.astype(float), ((0, 0), (top, pad_h - top), (left, pad_w - left), (0, 0)),
+                    constant_values=fill)
+    grad = np.zeros(padded.shape)
+    bi, ci = np.indices((n, ch))
+    for i in range(oh):
+        for j in range(ow):
+            window = padded[:, i * sh:i * sh + kh, j * sw:j * sw + kw, :]
+            g = grad_output[:, i, j, :]
+            if mode == "avg":
+                real = ~np.isnan(window)
+                grad[:, i * sh:i * sh + kh, j * sw:j * sw + kw, :] += real * (g / real.sum(axis=(1, 2)))[:, None, None, :]
+            else:
+                k = window.reshape(n, kh * kw, ch).argmax(axis=1)
+                np.add.at(grad, (bi, i * sh + k // kw, j * sw + k % kw, ci), g)
+    return grad[:, top:top + h, left:left + w, :]
+""",
+        None,
+    ),
+    Entry(
+        "pool2d_backward",
+        "modes swapped",
+        backward_loop(avg="max"),
+        "gradient of avg pooling, not of max",
+    ),
+    Entry(
+        "pool2d_backward",
+        "grad_output ignored",
+        backward_loop(share="np.ones((batch, channels))"),
+        "grad_output was ignored",
+    ),
+    Entry(
+        "pool2d_backward",
+        "max gradient to the whole window",
+        backward_loop(route="grad[:, r0:r1, c0:c1, :] += share[:, None, None, :]"),
+        "the gradient went to every cell of the window",
+    ),
+    Entry(
+        "pool2d_backward",
+        "max gradient to every tied maximum",
+        backward_loop(
+            route="grad[:, r0:r1, c0:c1, :] += (window == window.max(axis=(1, 2), keepdims=True)) * share[:, None, None, :]"
+        ),
+        "every tied maximum",
+    ),
+    Entry(
+        "pool2d_backward",
+        "average not divided",
+        backward_loop(divisor="1"),
+        "each cell received the window's whole gradient",
+    ),
+    Entry(
+        "pool2d_backward",
+        "overlapping windows overwrite",
+        backward_loop(assign="=", route=FIRST_LARGEST.format(assign="=")),
+        "overwrote the gradient",
+    ),
+    Entry(
+        "pool2d_backward",
+        "average over the full window at the border",
+        backward_loop(divisor="(kh * kw)"),
+        "divided by the full window size",
+    ),
+    Entry(
+        "pool2d_backward",
+        "zero-filled border for max",
+        backward_loop(
+            route="""padded = np.pad(x, ((0, 0), (top, kh), (left, kw), (0, 0)))
+                window = padded[:, i * sh:i * sh + kh, j * sw:j * sw + kw, :]
+                k = window.reshape(batch, -1, channels).argmax(axis=1)
+                rows, cols = i * sh - top + k // kw, j * sw - left + k % kw
+                inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+                grad[b[inside], rows[inside], cols[inside], c[inside]] += share[inside]"""
+        ),
+        "'same' padding was filled with zeros: a padded cell won the max",
+    ),
+    Entry(
+        "pool2d_backward",
+        "divides a view of grad_output in place",
+        backward_loop(
+            share="""grad_output[:, i, j, :]
+            if mode == "avg":
+                share /= (r1 - r0) * (c1 - c0)  # share is a view: this divides grad_output itself""",
+            divisor="1",
+        ),
+        "build the gradient in a new array",
+    ),
+    Entry(
+        "pool2d_backward",
+        "odd padding on top",
+        backward_loop(split="(total_h - total_h // 2, total_w - total_w // 2)"),
+        "the odd padding row/column went to the top/left",
+    ),
+]
+
 # -- notebook 02 ---------------------------------------------------------------------------------
 
 ZERO_PAD = [
@@ -760,6 +911,136 @@ SHAPE_TABLE_RIGHT = {
 }
 
 
+# -- notebook 02: the backward pass of the convolution -------------------------------------------
+
+CONV_BACKWARD = """
+def conv2d_backward(x, kernel, grad_output, strides=1, padding="valid"):
+    kh, kw, _, _ = kernel.shape
+    sh, sw = (strides, strides) if isinstance(strides, int) else strides
+    if padding == "same":
+        pads = {same_pads}
+    elif padding == "valid":
+        pads = ((0, 0), (0, 0))
+    else:
+        pads = ((padding, padding), (padding, padding))
+    padded = zero_pad(x, pads)
+    grad_padded = np.zeros(padded.shape)
+    grad_kernel = np.zeros(kernel.shape)
+    for i in range(grad_output.shape[1]):
+        for j in range(grad_output.shape[2]):
+            rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+            g = grad_output[:, i, j, :]
+            grad_padded[:, rows, cols, :] {assign} np.tensordot(g, {kernel}, axes=([1], [3]))
+            grad_kernel += np.tensordot(padded[:, rows, cols, :], g, axes=([0], [0]))
+    (top, _), (left, _) = pads
+    grad_x = {grad_x}
+    return {returned}
+"""
+CONV_BACKWARD_RIGHT = dict(
+    same_pads="(same_padding(x.shape[1], kh, sh), same_padding(x.shape[2], kw, sw))",
+    assign="+=",
+    kernel="kernel",
+    grad_x="grad_padded[:, top:top + x.shape[1], left:left + x.shape[2], :]",
+    returned="grad_x, grad_kernel, grad_output.sum(axis=(0, 1, 2))",
+)
+
+
+def conv_backward_loop(**mistake) -> str:
+    return CONV_BACKWARD.format(**{**CONV_BACKWARD_RIGHT, **mistake})
+
+
+CONV2D_BACKWARD_ENTRIES = [
+    Entry("conv2d_backward", "loop (correct)", conv_backward_loop(), None),
+    Entry(
+        "conv2d_backward",
+        "full convolution with the flipped kernel (correct)",
+        """
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def conv2d_backward(x, kernel, grad_output, strides=1, padding="valid"):
+    kh, kw, c, f = kernel.shape
+    sh, sw = (strides, strides) if isinstance(strides, int) else strides
+    if padding == "same":
+        pads = (same_padding(x.shape[1], kh, sh), same_padding(x.shape[2], kw, sw))
+    else:
+        p = 0 if padding == "valid" else padding
+        pads = ((p, p), (p, p))
+    padded = zero_pad(x, pads)
+    b, oh, ow, _ = grad_output.shape
+    # Spread grad_output back to stride 1, pad it by k - 1, then correlate with the flipped kernel.
+    spread = np.zeros((b, (oh - 1) * sh + 1, (ow - 1) * sw + 1, f))
+    spread[:, ::sh, ::sw, :] = grad_output
+    full = np.pad(spread, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1), (0, 0)))
+    windows = sliding_window_view(full, (kh, kw), axis=(1, 2))  # (b, H', W', f, kh, kw)
+    grad_padded = np.zeros(padded.shape)
+    covered = np.einsum("bhwfij,ijcf->bhwc", windows, kernel[::-1, ::-1])
+    grad_padded[:, : covered.shape[1], : covered.shape[2], :] = covered
+    patches = sliding_window_view(padded, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
+    grad_kernel = np.einsum("bhwcij,bhwf->ijcf", patches, grad_output)
+    (top, _), (left, _) = pads
+    return grad_padded[:, top:top + x.shape[1], left:left + x.shape[2], :], grad_kernel, grad_output.sum(axis=(0, 1, 2))
+""",
+        None,
+    ),
+    Entry(
+        "conv2d_backward",
+        "full convolution, kernel not flipped",
+        conv_backward_loop(kernel="kernel[::-1, ::-1]"),
+        "the input gradient used the kernel turned by 180 degrees",
+    ),
+    Entry(
+        "conv2d_backward",
+        "overlapping windows overwrite",
+        conv_backward_loop(assign="="),
+        "a later window overwrote the gradient",
+    ),
+    Entry(
+        "conv2d_backward",
+        "padding not cropped",
+        conv_backward_loop(grad_x="grad_padded"),
+        "the gradient of the padded input was returned",
+    ),
+    Entry(
+        "conv2d_backward",
+        "odd 'same' row on top",
+        conv_backward_loop(
+            same_pads="(same_padding(x.shape[1], kh, sh)[::-1], same_padding(x.shape[2], kw, sw)[::-1])"
+        ),
+        "the odd padding row/column went to the top/left",
+    ),
+    Entry(
+        "conv2d_backward",
+        "kernel gradient averaged over the batch",
+        conv_backward_loop(
+            returned="grad_x, grad_kernel / len(x), grad_output.sum(axis=(0, 1, 2))"
+        ),
+        "averaged over the batch",
+    ),
+    Entry(
+        "conv2d_backward",
+        "kernel gradient averaged over positions",
+        conv_backward_loop(
+            returned="grad_x, grad_kernel / (grad_output.shape[1] * grad_output.shape[2]), "
+            "grad_output.sum(axis=(0, 1, 2))"
+        ),
+        "averaged over the output positions",
+    ),
+    Entry(
+        "conv2d_backward",
+        "bias gradient averaged",
+        conv_backward_loop(returned="grad_x, grad_kernel, grad_output.mean(axis=(0, 1, 2))"),
+        "the bias gradient was averaged",
+    ),
+    Entry(
+        "conv2d_backward",
+        "returns the input gradient only",
+        conv_backward_loop(returned="grad_x"),
+        "return the three gradients together",
+    ),
+]
+
+
 def shape_table(**changes) -> str:
     return f"shape_table = { ({**SHAPE_TABLE_RIGHT, **changes})!r}\n"
 
@@ -883,6 +1164,66 @@ def build_fixed_alexnet():
         "no softmax",
         FIXED.format(pool="L.MaxPooling2D(3, 2)", activation="None"),
         "softmax",
+    ),
+]
+
+# -- notebook 04: receptive fields ----------------------------------------------------------------
+
+FIELDS = """
+def receptive_fields(layers):
+    field, jump, fields = {start}, 1, []
+    for kernel, stride in layers:
+        {step}
+        fields.append((field, jump))
+    return {returned}
+"""
+FIELDS_RIGHT = dict(
+    start="1",
+    step="field += (kernel - 1) * jump\n        jump *= stride",
+    returned="fields",
+)
+
+
+def fields_loop(**mistake) -> str:
+    return FIELDS.format(**{**FIELDS_RIGHT, **mistake})
+
+
+RECEPTIVE_FIELDS = [
+    Entry("receptive_fields", "loop (correct)", fields_loop(), None),
+    Entry(
+        "receptive_fields",
+        "closed form with running products (correct)",
+        """
+def receptive_fields(layers):
+    out = []
+    for depth in range(1, len(layers) + 1):
+        jumps = [1]
+        for _, stride in layers[:depth]:
+            jumps.append(jumps[-1] * stride)
+        field = 1 + sum((kernel - 1) * jumps[i] for i, (kernel, _) in enumerate(layers[:depth]))
+        out.append((field, jumps[-1]))
+    return out
+""",
+        None,
+    ),
+    Entry(
+        "receptive_fields",
+        "jump not carried",
+        fields_loop(step="field += kernel - 1\n        jump *= stride"),
+        "the jump was not carried",
+    ),
+    Entry(
+        "receptive_fields",
+        "stride applied first",
+        fields_loop(step="jump *= stride\n        field += (kernel - 1) * jump"),
+        "multiplied by the layer's stride before widening the field",
+    ),
+    Entry("receptive_fields", "field from 0", fields_loop(start="0"), "the field started at 0"),
+    Entry(
+        "receptive_fields",
+        "the last layer only",
+        fields_loop(returned="fields[-1]"),
+        "return one (field, jump) pair per layer",
     ),
 ]
 
@@ -1016,19 +1357,19 @@ FLATTEN_SIZES = [
     Entry(
         "flatten_sizes",
         "computed (correct)",
-        "size_for_32 = 16 * 5 * 5\nsize_for_28 = 16 * 4 * 4\n",
+        "size_for_36 = 16 * 6 * 6\nsize_for_24 = 16 * 3 * 3\n",
         None,
     ),
     Entry(
         "flatten_sizes",
         "poolings forgotten",
-        "size_for_32 = 16 * 24 * 24\nsize_for_28 = 16 * 20 * 20\n",
+        "size_for_36 = 16 * 28 * 28\nsize_for_24 = 16 * 16 * 16\n",
         "the poolings halve the size twice",
     ),
     Entry(
         "flatten_sizes",
         "one map",
-        "size_for_32 = 5 * 5\nsize_for_28 = 4 * 4\n",
+        "size_for_36 = 6 * 6\nsize_for_24 = 3 * 3\n",
         "Flatten multiplies by S4's 16 maps",
     ),
 ]
@@ -1755,10 +2096,12 @@ CORPUS: list[Entry] = [
     *POOL_OUTPUT_SHAPE,
     *MIN_POOLING_LAYER,
     *INVARIANCE_SCORE,
+    *POOL2D_BACKWARD,
     *ZERO_PAD,
     *CONV_OUTPUT_SIZE,
     *SAME_PADDING,
     *CONV2D,
+    *CONV2D_BACKWARD_ENTRIES,
     *SHAPE_TABLE,
     *BROKEN_SHAPES,
     *FIXED_ALEXNET,
@@ -1768,6 +2111,7 @@ CORPUS: list[Entry] = [
     *BUILD_ALEXNET,
     *LRN_ENTRIES,
     *MULTIPLY_ADDS,
+    *RECEPTIVE_FIELDS,
     *BUILD_CIFAR_ALEXNET,
     *MORE,
     *COVERAGE,

@@ -54,6 +54,10 @@ def sweep(draws: int, seed: int) -> dict:
             lambda n: pooling.check_invariance_score(r1["invariance_score"], seed=seed, n_random=n),
             1,
         ),
+        "pool2d_backward": (
+            lambda n: pooling.check_pool2d_backward(r1["pool2d_backward"], seed=seed, n_random=n),
+            1,
+        ),
         "zero_pad": (lambda n: padding.check_zero_pad(r2["zero_pad"], seed=seed, n_random=n), 1),
         "conv_output_size": (
             lambda n: padding.check_conv_output_size(r2["conv_output_size"], seed=seed, n_random=n),
@@ -69,11 +73,19 @@ def sweep(draws: int, seed: int) -> dict:
             ),
             1,
         ),
+        "conv2d_backward": (
+            lambda n: padding.check_conv2d_backward(r2["conv2d_backward"], seed=seed, n_random=n),
+            1,
+        ),
         "preprocess": (
             lambda n: lenet.check_preprocess(r3["preprocess"], seed=seed, n_random=n),
             1,
         ),
         "lrn": (lambda n: alexnet.check_lrn(r4["lrn"], seed=seed, n_random=n), 1),
+        "receptive_fields": (
+            lambda n: alexnet.check_receptive_fields(r4["receptive_fields"], seed=seed, n_random=n),
+            1,
+        ),
         # each draw adds a convolution and a dense layer
         "multiply_adds": (
             lambda n: alexnet.check_multiply_adds(r4["multiply_adds"], seed=seed, n_random=n),

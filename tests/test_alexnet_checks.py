@@ -278,3 +278,29 @@ def test_saved_weights_are_scored_against_the_threshold(tiny_cifar, tmp_path, ca
         )
         is None
     )
+
+
+# -- receptive fields ------------------------------------------------------------------------
+
+
+def test_the_reference_receptive_fields_match_the_fields_measured_on_keras(alexnet_reference):
+    check.check_receptive_fields(alexnet_reference["receptive_fields"], seed=None, n_random=15)
+
+
+def test_alexnets_conv5_sees_163_pixels_and_pool5_195_measured_on_keras_layers():
+    from grader.checks.oracle import keras_receptive_fields
+
+    alexnet = [(11, 4), (3, 2), (5, 1), (3, 2), (3, 1), (3, 1), (3, 1), (3, 2)]
+    assert keras_receptive_fields(alexnet)[-2:] == [(163, 16), (195, 32)]
+
+
+def test_a_field_computed_with_the_new_jump_is_named():
+    def stride_first(layers):
+        field, jump, fields = 1, 1, []
+        for kernel, stride in layers:
+            jump *= stride
+            field += (kernel - 1) * jump
+            fields.append((field, jump))
+        return fields
+
+    assert_diagnosed(check.check_receptive_fields, stride_first, "before widening the field")

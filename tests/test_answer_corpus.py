@@ -30,10 +30,12 @@ TESTS = {
     "pool_output_shape": ("01_pooling", ["test_pool_output_shape"]),
     "MinPooling2D": ("01_pooling", ["test_min_pooling_layer"]),
     "invariance_score": ("01_pooling", ["test_invariance_score"]),
+    "pool2d_backward": ("01_pooling", ["test_pool2d_backward"]),
     "zero_pad": ("02_padding", ["test_zero_pad"]),
     "conv_output_size": ("02_padding", ["test_conv_output_size"]),
     "same_padding": ("02_padding", ["test_same_padding"]),
     "conv2d": ("02_padding", ["test_conv2d_valid", "test_conv2d_padded"]),
+    "conv2d_backward": ("02_padding", ["test_conv2d_backward"]),
     "shape_table": ("02_padding", ["test_shape_table"]),
     "broken_shapes": ("02_padding", ["test_broken_shapes"]),
     "fixed_alexnet": ("02_padding", ["test_fixed_alexnet"]),
@@ -48,6 +50,7 @@ TESTS = {
     ),
     "lrn": ("04_alexnet", ["test_lrn"]),
     "multiply_adds": ("04_alexnet", ["test_multiply_adds"]),
+    "receptive_fields": ("04_alexnet", ["test_receptive_fields"]),
     "build_cifar_alexnet": ("04_alexnet", ["test_build_cifar_alexnet"]),
 }
 HIDDEN_SEED = 20260  # hidden parts draw with seed=None when grading; a fixed seed here

@@ -35,7 +35,7 @@ def lenet(c1=None, s2=None, c5=None, f6=None, out=None, input_shape=(32, 32, 1),
 def test_the_reference_passes_every_check(lenet_reference):
     check.check_build_lenet5(lenet_reference["build_lenet5"])
     check.check_preprocess(lenet_reference["preprocess"], seed=None, n_random=5)
-    check.check_flatten_sizes(lenet_reference["size_for_32"], lenet_reference["size_for_28"])
+    check.check_flatten_sizes(lenet_reference["size_for_36"], lenet_reference["size_for_24"])
 
 
 def test_c5_written_as_flatten_and_dense_is_the_same_network():
@@ -139,12 +139,12 @@ def test_the_preprocess_check_wants_float32():
 @pytest.mark.parametrize(
     "sizes, cause",
     [
-        ((24 * 24 * 16, 256), "count S2 and S4 too"),
-        ((400, 20 * 20 * 16), "count S2 and S4 too"),
-        ((8 * 8 * 16, 256), "each 5x5 'valid' convolution trims 4 rows"),
-        ((400, 7 * 7 * 16), "each 5x5 'valid' convolution trims 4 rows"),
-        ((25, 256), "multiplies by S4's 16 maps"),
-        ((400, 300), "follow the shapes"),
+        ((28 * 28 * 16, 144), "count S2 and S4 too"),
+        ((576, 16 * 16 * 16), "count S2 and S4 too"),
+        ((9 * 9 * 16, 144), "each 5x5 'valid' convolution trims 4 rows"),
+        ((576, 6 * 6 * 16), "each 5x5 'valid' convolution trims 4 rows"),
+        ((36, 144), "multiplies by S4's 16 maps"),
+        ((576, 300), "follow the shapes"),
     ],
 )
 def test_the_flatten_sizes_check_explains(sizes, cause):
@@ -243,3 +243,16 @@ def test_the_check_returns_no_number_that_nbgrader_would_take_as_partial_credit(
     lenet_reference["build_lenet5"]().save_weights(tmp_path / "lenet5.weights.h5")
     returned = check_submitted_weights(lenet_reference, tmp_path, x, y, threshold=0.0)
     assert returned is None
+
+
+def test_the_flatten_exercise_asks_for_sizes_the_student_notebook_never_prints():
+    """Its answers (576 for 36x36 inputs, 144 for 24x24) appear nowhere in the release: not in
+    the prose, not in the code, not in the error message the notebook shows (400 and 256)."""
+    from grader.course import REPO_ROOT
+    from grader.notebook_cells import read
+
+    release = read(REPO_ROOT / "notebooks" / "03_lenet5" / "03_lenet5.ipynb")
+    text = "\n".join(cell.source for cell in release.cells)
+    assert check.flattened_size(36) == 576 and check.flattened_size(24) == 144
+    for answer in ("576", "144", "6 * 6 * 16", "3 * 3 * 16"):
+        assert answer not in text

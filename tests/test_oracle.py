@@ -132,6 +132,15 @@ def test_a_correct_pool2d_passes_on_a_faulty_platform(faulty_platform, pooling_r
     assert "TensorFlow's pooling disagreed" in capsys.readouterr().out
 
 
+def test_a_correct_pool2d_backward_passes_on_a_faulty_platform(
+    faulty_platform, pooling_reference, capsys
+):
+    pooling_checks.check_pool2d_backward(pooling_reference["pool2d_backward"], modes=("max",))
+    out = capsys.readouterr().out
+    assert "\N{CHECK MARK} pool2d_backward matches" in out
+    assert "pooling gradient disagreed with" in out
+
+
 def test_a_wrong_conv2d_still_fails_for_its_own_mistake_on_a_faulty_platform(
     faulty_platform, padding_reference
 ):
@@ -187,6 +196,14 @@ def test_tensorflows_float64_kernels_compute_what_the_exact_numpy_computes(seed)
         for padding in ("valid", "same"):
             for mode in ("max", "avg", "min"):
                 _equal(float64.pool(x, k, s, padding, mode), exact.pool(x, k, s, padding, mode))
+            tied = rng.integers(0, 3, size=shape).astype(float)  # ties: which cell wins matters
+            for mode in ("max", "avg"):
+                for values in (x, tied):
+                    g = rng.standard_normal(exact.pool(values, k, s, padding, mode).shape)
+                    _equal(
+                        float64.pool_gradient(values, g, k, s, padding, mode),
+                        exact.pool_gradient(values, g, k, s, padding, mode),
+                    )
         kernel, bias = rng.standard_normal((*k, shape[3], 2)), rng.standard_normal(2)
         for padding in ("valid", "same", int(rng.integers(0, 3)), ((1, 0), (0, 2))):
             _equal(
@@ -195,6 +212,13 @@ def test_tensorflows_float64_kernels_compute_what_the_exact_numpy_computes(seed)
             )
             if not isinstance(padding, str):
                 _equal(float64.zero_pad(x, padding), exact.zero_pad(x, padding))
+        g = rng.standard_normal(exact.conv2d(x, kernel, bias, s, "same").shape)
+        for values, got in zip(
+            exact.conv2d_gradients(x, kernel, g, s, "same"),
+            float64.conv2d_gradients(x, kernel, g, s, "same"),
+            strict=True,
+        ):
+            _equal(got, values)
     a = np.abs(rng.normal(0, 60, (2, 3, 3, 9)))
     for n in (1, 3, 5, 7):
         _equal(float64.lrn(a, 2.0, n, 1e-4, 0.75), exact.lrn(a, 2.0, n, 1e-4, 0.75))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from check_helpers import assert_diagnosed, same_size, valid_size
 
-from grader.checks import CheckFailure
+from grader.checks import CheckFailure, backprop
 from grader.checks import padding as check
 from grader.checks.oracle import keras_same_padding
 
@@ -292,3 +292,46 @@ def test_the_broken_table_does_not_say_where_it_should_stop(padding_reference):
     with pytest.raises(CheckFailure) as failure:
         check.check_broken_shapes(shapes, "conv3")
     assert "cannot build" in failure.value.cause and "pool2" not in failure.value.cause
+
+
+# -- the backward pass of the convolution ----------------------------------------------------
+
+
+def test_the_reference_conv2d_backward_matches_tensorflows_gradients(padding_reference):
+    check.check_conv2d_backward(padding_reference["conv2d_backward"], seed=None, n_random=40)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", 1])
+def test_the_input_gradient_mistakes_are_built_on_tensorflows_own_gradient(padding):
+    # With the kernel as it is, the scatter the mistakes are built from gives exactly the input
+    # gradient TensorFlow's automatic differentiation gives: overlaps, strides and borders included.
+    from grader.checks import exact
+
+    rng = np.random.default_rng(4)
+    case = backprop.ConvBackwardCase((2, 7, 6, 2), (3, 2), 3, (2, 1), padding)
+    x, kernel = rng.standard_normal(case.x_shape), rng.standard_normal((3, 2, 2, 3))
+    g = rng.standard_normal(exact.conv2d(x, kernel, np.zeros(3), (2, 1), padding).shape)
+    np.testing.assert_allclose(
+        case.input_gradient(x, kernel, g),
+        exact.conv2d_gradients(x, kernel, g, (2, 1), padding)[0],
+        atol=1e-12,
+    )
+
+
+def test_conv2d_backward_check_wants_the_three_gradients(padding_reference):
+    def input_gradient_only(*args, **kwargs):
+        return padding_reference["conv2d_backward"](*args, **kwargs)[0]
+
+    assert_diagnosed(
+        check.check_conv2d_backward, input_gradient_only, "return the three gradients together"
+    )
+
+
+def test_conv2d_backward_check_names_a_kernel_gradient_averaged_over_the_batch(padding_reference):
+    def averaged(x, kernel, grad_output, strides=1, padding="valid"):
+        grad_x, grad_kernel, grad_bias = padding_reference["conv2d_backward"](
+            x, kernel, grad_output, strides, padding
+        )
+        return grad_x, grad_kernel / len(x), grad_bias
+
+    assert_diagnosed(check.check_conv2d_backward, averaged, "averaged over the batch")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from check_helpers import assert_diagnosed, same_size, same_split, valid_size
 
-from grader.checks import CheckFailure, exact
+from grader.checks import CheckFailure, backprop, exact
 from grader.checks import pooling as check
 
 ALL_MODES = dict(modes=("max", "avg", "min"), paddings=("valid", "same"))
@@ -336,3 +336,61 @@ def test_invariance_check_names_the_mistake(wrong, cause):
 def test_invariance_check_wants_one_number():
     with pytest.raises(CheckFailure, match="a single number"):
         check.check_invariance_score(lambda images, shift, pool_size: np.ones(len(images)))
+
+
+# -- the backward pass ---------------------------------------------------------------------
+
+
+def test_the_reference_pool2d_backward_matches_tensorflows_gradients(pooling_reference):
+    check.check_pool2d_backward(pooling_reference["pool2d_backward"], seed=None, n_random=60)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_the_gradient_mistakes_are_built_on_tensorflows_own_gradient(mode, padding):
+    # With the right routing, the machinery that computes the mistakes gives exactly the
+    # gradient TensorFlow's automatic differentiation gives: ties, overlaps and borders included.
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, size=(2, 7, 6, 2)).astype("float32")
+    k, s = (3, 2), (2, 1)
+    g = rng.standard_normal(exact.pool(x, k, s, padding, mode).shape)
+    pads = tuple(exact.same_padding(n, kk, ss) for n, kk, ss in zip((7, 6), k, s, strict=True))
+    pads = pads if padding == "same" else ((0, 0), (0, 0))
+    routed = backprop._routed_gradient(x, g, k, s, pads, backprop._ROUTES[mode])
+    np.testing.assert_allclose(routed, exact.pool_gradient(x, g, k, s, padding, mode), atol=1e-12)
+
+
+def test_max_pooling_passes_the_gradient_to_the_first_of_tied_maxima():
+    x = np.array([[1, 3], [3, 0]], "float32").reshape(1, 2, 2, 1)
+    gradient = exact.pool_gradient(x, np.ones((1, 1, 1, 1)), 2, mode="max")
+    assert gradient.reshape(2, 2).tolist() == [[0, 1], [0, 0]]
+
+
+def _backward_variant(reference, **changes):
+    def backward(x, grad_output, pool_size, strides=None, mode="max", padding="valid"):
+        if changes.get("ignore_grad_output"):
+            grad_output = np.ones_like(grad_output)
+        return reference(x, grad_output, pool_size, strides, changes.get("mode", mode), padding)
+
+    return backward
+
+
+def test_pool2d_backward_check_names_an_ignored_grad_output(pooling_reference):
+    wrong = _backward_variant(pooling_reference["pool2d_backward"], ignore_grad_output=True)
+    assert_diagnosed(check.check_pool2d_backward, wrong, "grad_output was ignored")
+
+
+def test_pool2d_backward_check_names_swapped_modes_whichever_mode_fails_first(pooling_reference):
+    wrong = _backward_variant(pooling_reference["pool2d_backward"], mode="avg")
+    assert_diagnosed(
+        check.check_pool2d_backward, wrong, "gradient of avg pooling, not of max", modes=("max",)
+    )
+
+
+def test_pool2d_backward_check_refuses_an_answer_that_changes_grad_output(pooling_reference):
+    def zeroes_grad_output(x, grad_output, *args, **kwargs):
+        grad_output[...] = 0
+        return pooling_reference["pool2d_backward"](x, grad_output, *args, **kwargs)
+
+    with pytest.raises(CheckFailure, match="modified in place"):
+        check.check_pool2d_backward(zeroes_grad_output)

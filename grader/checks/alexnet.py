@@ -25,9 +25,10 @@ from grader.checks.compare import (
     assert_numpy_only,
     likely_mistake,
     require_type,
+    results_of,
 )
 from grader.checks.failure import CheckFailure, passed, student_check
-from grader.checks.oracle import keras_lrn, verified
+from grader.checks.oracle import keras_lrn, keras_receptive_fields, verified
 from grader.checks.shapes import describe_layer
 
 WEIGHTS_FILE = "cifar_alexnet.weights.h5"
@@ -394,6 +395,80 @@ def check_multiply_adds(
         shown = f"{got:,}" if whole else repr(got)
         raise CheckFailure(what, f"{expected:,}", shown, cause)
     passed(f"multiply_adds agrees with TensorFlow's cost model on {len(cases)} layers")
+
+
+# -- receptive fields --------------------------------------------------------------------------
+
+_FIELD_CASES = (
+    ((11, 4), (3, 2), (5, 1), (3, 2), (3, 1), (3, 1), (3, 1), (3, 2)),  # AlexNet, conv1 to pool5
+    ((5, 1), (2, 2), (5, 1), (2, 2), (5, 1)),  # LeNet-5, C1 to C5
+    ((3, 1), (3, 1), (3, 1)),  # three 3x3 convolutions: one 7x7's field
+    ((2, 2), (1, 1), (3, 3)),  # a 1x1 convolution, then a stride larger than the jump
+)
+
+
+def _field_mistakes(layers) -> list[Mistake]:
+    """Each mistaken answer, built from the oracle's measurements of other stacks (so that no
+    formula of the answer is written here)."""
+
+    def right():
+        return np.array(keras_receptive_fields(layers))
+
+    def jump_not_carried():
+        unstrided = np.array(keras_receptive_fields([(k, 1) for k, _ in layers]))
+        return np.stack([unstrided[:, 0], right()[:, 1]], axis=1)
+
+    def stride_applied_first():
+        # A layer whose own stride widened its field: its stride moved in front of its kernel.
+        split = [step for k, s in layers for step in ((1, s), (k, 1))]
+        return np.array(keras_receptive_fields(split))[1::2]
+
+    return [
+        (
+            "the jump was not carried: a layer widens the field by (k - 1) times the jump of the "
+            "layer below (the distance, in input pixels, between its units), not by k - 1",
+            jump_not_carried,
+        ),
+        (
+            "the jump was multiplied by the layer's stride before widening the field: a layer's own "
+            "stride spaces its outputs, it does not widen what each one sees (widen first, then jump *= s)",
+            stride_applied_first,
+        ),
+        (
+            "the field started at 0: before any layer, a unit is one input pixel, so start from 1",
+            lambda: right() - np.array([1, 0]),
+        ),
+    ]
+
+
+@student_check
+def check_receptive_fields(
+    receptive_fields: Callable, *, seed: int | None = 0, n_random: int = 0
+) -> None:
+    """``receptive_fields(layers)`` must give, after each (kernel size, stride) layer, the field
+    and jump measured on Keras layers (grader.checks.oracle.keras_receptive_fields)."""
+    assert_numpy_only(receptive_fields, "receptive_fields")
+    rng = np.random.default_rng(seed)
+    cases = [list(layers) for layers in _FIELD_CASES]
+    for _ in range(n_random):
+        depth = int(rng.integers(1, 7))
+        cases.append([(int(rng.integers(1, 8)), int(rng.integers(1, 5))) for _ in range(depth)])
+    answers = []
+    for layers, got in zip(
+        cases, results_of(receptive_fields, [((list(c),), {}) for c in cases]), strict=True
+    ):
+        what = f"receptive_fields({layers})"
+        if np.shape(got) != (len(layers), 2):
+            raise CheckFailure(
+                what,
+                f"{len(layers)} (field, jump) pairs",
+                f"{got!r}"[:200],
+                "return one (field, jump) pair per layer, in order: a list as long as layers",
+            )
+        expected = np.array(keras_receptive_fields(layers))
+        answers.append(Answer(what, got, expected, functools.partial(_field_mistakes, layers)))
+    assert_answers_match(answers, atol=0, rtol=0)
+    passed(f"receptive_fields matches the fields measured on Keras layers for {len(cases)} stacks")
 
 
 # -- the CIFAR-10 AlexNet --------------------------------------------------------------------

@@ -85,3 +85,74 @@ def output_size(n: int, k: int, s: int, padding: str | int) -> int:
         return math.ceil(n / s)
     p = 0 if padding == "valid" else int(padding)
     return (n + 2 * p - k) // s + 1
+
+
+def pool_gradient(
+    x, grad_output, pool_size, strides=None, padding="valid", mode="max"
+) -> np.ndarray:
+    """The gradient of sum(pool(x) * grad_output) with respect to x, as TensorFlow defines it:
+    a max window passes its gradient to its first largest cell, reading the window row by
+    row; an average window shares it equally among its real (not padded) cells; a cell in
+    several windows adds up what each gives it."""
+    x = np.asarray(x, np.float64)
+    grad_output = np.asarray(grad_output, np.float64)
+    k = pair(pool_size)
+    s = pair(strides if strides is not None else pool_size)
+    pads = _same_pads(x.shape[1:3], k, s) if padding == "same" else ((0, 0), (0, 0))
+    (top, bottom), (left, right) = pads
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=np.nan)
+    gradient = np.zeros_like(padded)
+    batch, channels = np.indices((x.shape[0], x.shape[3]))
+    for i in range(grad_output.shape[1]):
+        for j in range(grad_output.shape[2]):
+            rows, cols = slice(i * s[0], i * s[0] + k[0]), slice(j * s[1], j * s[1] + k[1])
+            window = padded[:, rows, cols, :]
+            share = grad_output[:, i, j, :]
+            if mode == "avg":
+                real = np.isfinite(window)
+                gradient[:, rows, cols, :] += (
+                    real * (share / real.sum(axis=(1, 2)))[:, None, None, :]
+                )
+                continue
+            flat = np.where(np.isnan(window), -np.inf, window).reshape(len(x), -1, x.shape[3])
+            row, col = np.unravel_index(flat.argmax(axis=1), k)  # argmax: the first largest
+            np.add.at(gradient, (batch, i * s[0] + row, j * s[1] + col, channels), share)
+    return gradient[:, top : top + x.shape[1], left : left + x.shape[2], :]
+
+
+def conv2d_gradients(x, kernel, grad_output, strides=1, padding: str | Pad = "valid"):
+    """The gradients of sum(conv2d(x, kernel, bias) * grad_output) with respect to x, the
+    kernel and the bias: each output's gradient flows back to its window through the kernel
+    (adding up where windows overlap), to the kernel through the window, and to the bias."""
+    x = np.asarray(x, np.float64)
+    kernel = np.asarray(kernel, np.float64)
+    grad_output = np.asarray(grad_output, np.float64)
+    k, s = kernel.shape[:2], pair(strides)
+    if padding == "same":
+        pads = _same_pads(x.shape[1:3], k, s)
+    else:
+        pads = explicit_padding(0 if padding == "valid" else padding)
+    padded = zero_pad(x, pads)
+    windows = _windows(padded, k, s)[:, : grad_output.shape[1], : grad_output.shape[2]]
+    grad_kernel = np.einsum("bhwcij,bhwf->ijcf", windows, grad_output)
+    grad_padded = np.zeros_like(padded)
+    for i in range(grad_output.shape[1]):
+        for j in range(grad_output.shape[2]):
+            rows, cols = slice(i * s[0], i * s[0] + k[0]), slice(j * s[1], j * s[1] + k[1])
+            grad_padded[:, rows, cols, :] += np.einsum(
+                "bf,ijcf->bijc", grad_output[:, i, j], kernel
+            )
+    (top, _), (left, _) = pads
+    grad_x = grad_padded[:, top : top + x.shape[1], left : left + x.shape[2], :]
+    return grad_x, grad_kernel, grad_output.sum(axis=(0, 1, 2))
+
+
+def receptive_fields(layers) -> list[tuple[int, int]]:
+    """(field, jump) after each of ``layers``, given as (kernel size, stride) pairs: a layer
+    widens the field by (k - 1) times the jump of the layer below, and multiplies the jump by
+    its stride."""
+    field, jump, fields = 1, 1, []
+    for kernel, stride in layers:
+        field, jump = field + (kernel - 1) * jump, jump * stride
+        fields.append((field, jump))
+    return fields

@@ -39,6 +39,21 @@ def pool(x, pool_size, strides=None, padding="valid", mode="max") -> np.ndarray:
     return operation(x, k, s, padding).numpy()
 
 
+def pool_gradient(
+    x, grad_output, pool_size, strides=None, padding="valid", mode="max"
+) -> np.ndarray:
+    """The gradient of sum(pool(x) * grad_output) with respect to x: TensorFlow's automatic
+    differentiation of its float64 pooling kernels."""
+    x = _float64(x)
+    k = pair(pool_size)
+    s = pair(strides if strides is not None else pool_size)
+    operation = {"max": tf.nn.max_pool2d, "avg": tf.nn.avg_pool2d}[mode]
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        pooled = operation(x, k, s, padding.upper())
+    return tape.gradient(pooled, x, output_gradients=_float64(grad_output)).numpy()
+
+
 def zero_pad(x, pad: Pad) -> np.ndarray:
     (top, bottom), (left, right) = explicit_padding(pad)
     return tf.pad(_float64(x), [[0, 0], [top, bottom], [left, right], [0, 0]]).numpy()
@@ -50,6 +65,24 @@ def conv2d(x, kernel, bias, strides=1, padding: str | Pad = "valid") -> np.ndarr
     mode = padding.upper() if isinstance(padding, str) else "VALID"
     out = tf.nn.conv2d(x, _float64(kernel), pair(strides), mode)
     return (out + _float64(bias)).numpy()
+
+
+def conv2d_gradients(x, kernel, grad_output, strides=1, padding: str | Pad = "valid"):
+    """The gradients of sum(conv2d(x, kernel, bias) * grad_output) with respect to x, the
+    kernel and the bias: TensorFlow's automatic differentiation of its float64 convolution."""
+    x, kernel = _float64(x), _float64(kernel)
+    bias = tf.zeros([kernel.shape[-1]], tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch([x, kernel, bias])
+        if isinstance(padding, str):
+            out = tf.nn.conv2d(x, kernel, pair(strides), padding.upper())
+        else:
+            (top, bottom), (left, right) = explicit_padding(padding)
+            padded = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]])
+            out = tf.nn.conv2d(padded, kernel, pair(strides), "VALID")
+        out = out + bias
+    grads = tape.gradient(out, [x, kernel, bias], output_gradients=_float64(grad_output))
+    return tuple(g.numpy() for g in grads)
 
 
 def lrn(a, k, n, alpha, beta) -> np.ndarray:
@@ -100,3 +133,38 @@ def same_padding(n: int, k: int, s: int) -> tuple[int, int] | None:
             if np.allclose(values, same[0], rtol=1e-12, atol=1e-12):
                 return split
     return None
+
+
+def receptive_fields(layers) -> list[tuple[int, int]]:
+    """(field, jump) after each of ``layers`` ((kernel size, stride) pairs), measured on a
+    one-dimensional stack of float64 convolutions with weights of 1: the input cells the
+    gradient of the first output reaches span its field, and where the second output's field
+    starts is the jump."""
+    fields = []
+    for depth in range(1, len(layers) + 1):
+        first, second = _first_two_fields(tuple(layers[:depth]))
+        reached = np.flatnonzero(first)  # its extent: with a stride above the kernel, it has gaps
+        fields.append((int(reached[-1] - reached[0] + 1), int(np.flatnonzero(second)[0])))
+    return fields
+
+
+def _first_two_fields(layers) -> tuple[np.ndarray, np.ndarray]:
+    n = 16
+    while True:
+        x = tf.zeros([2, n, 1, 1], tf.float64)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = x
+            for kernel, stride in layers:
+                if out.shape[1] < kernel:  # no window fits yet: a longer input
+                    break
+                out = tf.nn.conv2d(
+                    out, tf.ones([kernel, 1, 1, 1], tf.float64), (stride, 1), "VALID"
+                )
+            else:
+                if out.shape[1] >= 2:
+                    upstream = np.zeros(out.shape)
+                    upstream[0, 0], upstream[1, 1] = 1, 1
+                    gradient = tape.gradient(out, x, output_gradients=tf.constant(upstream))
+                    return gradient.numpy()[0, :, 0, 0], gradient.numpy()[1, :, 0, 0]
+        n *= 2

@@ -155,14 +155,16 @@ def _flatten_mistakes(input_size: int) -> dict[int, str]:
     return {
         (input_size - 8) ** 2 * 16: "the poolings halve the size twice: count S2 and S4 too",
         (input_size // 4) ** 2
-        * 16: "each 5x5 'valid' convolution trims 4 rows: 32 -> 28 -> 14 -> 10 -> 5",
+        * 16: "each 5x5 'valid' convolution trims 4 rows: 32 -> 28 -> 14 -> 10 -> 5 for 32x32 inputs",
         flattened_size(input_size) // 16: "Flatten multiplies by S4's 16 maps: height x width x 16",
     }
 
 
 @student_check
-def check_flatten_sizes(size_for_32: int, size_for_28: int) -> None:
-    for input_size, got in ((32, size_for_32), (28, size_for_28)):
+def check_flatten_sizes(size_for_36: int, size_for_24: int) -> None:
+    """The lengths Flatten gives after S4 for 36x36 and 24x24 inputs: sizes the notebook
+    prints nowhere (its error message gives 32's and 28's)."""
+    for input_size, got in ((36, size_for_36), (24, size_for_24)):
         expected = flattened_size(input_size)
         if got != expected:
             raise CheckFailure(
@@ -173,7 +175,9 @@ def check_flatten_sizes(size_for_32: int, size_for_28: int) -> None:
                     got, "follow the shapes: C1, S2, C3, S4, then height x width x 16"
                 ),
             )
-    passed("you found both sizes: the Dense layer built for one cannot take the other")
+    passed(
+        "you found both sizes: a Dense(120) built for 32x32 inputs (400 values) can take neither"
+    )
 
 
 # -- the trained model's accuracy ------------------------------------------------------------------

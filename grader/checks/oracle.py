@@ -138,6 +138,28 @@ def keras_pool(x, pool_size, strides=None, padding="valid", mode="max") -> np.nd
     )
 
 
+def keras_pool_gradient(
+    x, grad_output, pool_size, strides=None, padding="valid", mode="max"
+) -> np.ndarray:
+    """What TensorFlow's automatic differentiation gives for Keras's pooling layer, verified:
+    the gradient of sum(layer(x) * grad_output) with respect to x."""
+    import tensorflow as tf
+
+    x = tf.constant(np.asarray(x, dtype=np.float32))
+    layer_class = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}[mode]
+    layer = layer_class(pool_size, strides, padding)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        pooled = layer(x)
+    upstream = tf.constant(np.asarray(grad_output, dtype=np.float32))
+    computed = tape.gradient(pooled, x, output_gradients=upstream).numpy()
+    case = f"{mode} pooling gradient of {tuple(x.shape)}, pool_size={pool_size}, strides={strides}, '{padding}'"
+    exact = independent.pool_gradient(
+        x.numpy(), upstream.numpy(), pool_size, strides, padding, mode
+    )
+    return verified("pooling gradient", computed, exact, case)
+
+
 def keras_zero_pad(x, pad: Pad) -> np.ndarray:
     x = np.asarray(x, "float32")
     computed = _numpy(keras.layers.ZeroPadding2D(padding=explicit_padding(pad))(x))
@@ -162,6 +184,42 @@ def keras_conv2d(x, kernel, bias, strides=1, padding: str | Pad = "valid") -> np
     case = f"x {x.shape}, kernel {kernel.shape}, strides={strides}, padding={padding!r}"
     return verified(
         "Conv2D", _numpy(layer(padded)), independent.conv2d(x, kernel, bias, strides, padding), case
+    )
+
+
+def keras_conv2d_gradients(x, kernel, grad_output, strides=1, padding: str | Pad = "valid"):
+    """What TensorFlow's automatic differentiation gives for Keras's Conv2D with these weights,
+    verified: the gradients of sum(layer(x) * grad_output) with respect to x, the kernel and
+    the bias (explicit padding is a ZeroPadding2D layer in front, as in keras_conv2d)."""
+    import tensorflow as tf
+
+    x = tf.constant(np.asarray(x, "float32"))
+    kernel = np.asarray(kernel, "float32")
+    layer = keras.layers.Conv2D(
+        kernel.shape[-1],
+        kernel.shape[:2],
+        strides=strides,
+        padding=padding if isinstance(padding, str) else "valid",
+    )
+    padder = (
+        None if isinstance(padding, str) else keras.layers.ZeroPadding2D(explicit_padding(padding))
+    )
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        padded = x if padder is None else padder(x)
+        if not layer.built:
+            layer.build(padded.shape)
+            layer.set_weights([kernel, np.zeros(kernel.shape[-1], "float32")])
+        out = layer(padded)
+    upstream = tf.constant(np.asarray(grad_output, "float32"))
+    computed = tape.gradient(out, [x, layer.kernel, layer.bias], output_gradients=upstream)
+    exact = independent.conv2d_gradients(x.numpy(), kernel, upstream.numpy(), strides, padding)
+    case = f"x {tuple(x.shape)}, kernel {kernel.shape}, strides={strides}, padding={padding!r}"
+    return tuple(
+        verified("Conv2D gradient", _numpy(value), second_value, f"{part} gradient, {case}")
+        for part, value, second_value in zip(
+            ("input", "kernel", "bias"), computed, exact, strict=True
+        )
     )
 
 
@@ -221,6 +279,49 @@ def _probe_same_padding(n: int, k: int, s: int) -> tuple[int, int] | None:
             if np.allclose(values, same[0], atol=1e-5):
                 return split
     return None  # no split reproduces it: the platform's convolution is wrong here
+
+
+def keras_receptive_fields(layers) -> list[tuple[int, int]]:
+    """(field, jump) after each of ``layers`` ((kernel size, stride) pairs), measured on Keras
+    layers, verified: a one-dimensional stack of ``Conv2D`` layers with weights of 1 and no
+    bias, where the input pixels the gradient of the first output reaches span its receptive
+    field, and where the second output's field starts is the jump."""
+    import tensorflow as tf
+
+    measured = []
+    for depth in range(1, len(layers) + 1):
+        n = 16
+        while True:
+            probe = [keras.Input((n, 1, 1))]
+            probe += [
+                keras.layers.Conv2D(1, (k, 1), (s, 1), use_bias=False, kernel_initializer="ones")
+                for k, s in layers[:depth]
+            ]
+            try:
+                model = keras.Sequential(probe)
+            except ValueError:  # no window fits yet: a longer input
+                n *= 2
+                continue
+            if model.output_shape[1] >= 2:
+                break
+            n *= 2
+        x = tf.zeros((2, n, 1, 1))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = model(x)
+        upstream = np.zeros(out.shape, "float32")
+        upstream[0, 0], upstream[1, 1] = 1, 1
+        gradient = tape.gradient(out, x, output_gradients=tf.constant(upstream)).numpy()
+        reached = np.flatnonzero(gradient[0, :, 0, 0])  # its extent: strides can leave gaps
+        measured.append(
+            (int(reached[-1] - reached[0] + 1), int(np.flatnonzero(gradient[1, :, 0, 0])[0]))
+        )
+    case = f"layers {list(layers)}"
+    exact = independent.receptive_fields(layers)
+    return [
+        tuple(int(v) for v in row)
+        for row in verified("receptive field", measured, exact, case, atol=0, rtol=0)
+    ]
 
 
 # -- translation invariance (notebooks 01 and 04) ---------------------------------------------

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from grader.checks.architecture import build_model
+from grader.checks.backprop import check_conv2d_backward as check_conv2d_backward
 from grader.checks.compare import (
     Answer,
     Mistake,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from grader.checks.backprop import check_pool2d_backward as check_pool2d_backward
 from grader.checks.compare import (
     Answer,
     Mistake,
