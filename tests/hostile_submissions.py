@@ -1,6 +1,6 @@
-"""A class of broken and hostile submissions of notebook 01 (12 points), each with the outcome
-``grader grade`` must give it. Every submission starts from the reference answers (12/12)
-and changes one thing; tests/test_class_grading.py grades them all in one batch.
+"""A class of broken and hostile submissions of notebook 01, each with the outcome ``grader
+grade`` must give it. Every submission starts from the reference answers (full marks) and
+changes one thing; tests/test_class_grading.py grades them all in one batch.
 
 ``{course}`` in a cell is replaced by the grading course's folder, so that the cells that try
 to read the solutions or the gradebook aim at the real files.
@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from course_points import full_marks
 
 from grader.course import REPO_ROOT
 from grader.notebook_cells import nbgrader_meta
 
 ASSIGNMENT = "01_pooling"
-FULL_MARKS = 12.0
+FULL_MARKS = full_marks(ASSIGNMENT)
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ CORPUS = [
     Hostile(
         "shadows_grader",
         "a wrong pool2d, and a grader/ package in the upload whose checks pass everything",
-        4.0,
+        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
         "is code, not data",
         zero=USES_POOL2D,
         edit=lambda nb, course: _replace(nb, "pool2d", STUB),
@@ -213,7 +214,7 @@ CORPUS = [
     Hostile(
         "ipython_startup",
         "a wrong pool2d, and an IPython startup file in the upload that passes every check",
-        4.0,
+        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
         "hidden folder",
         zero=USES_POOL2D,
         edit=lambda nb, course: _replace(nb, "pool2d", STUB),
@@ -236,12 +237,12 @@ CORPUS = [
     Hostile(
         "disk_bomb",
         "writes 64 MiB files into its workspace until the disk runs out, after its answers",
-        10.0,
+        FULL_MARKS - 3,  # the last answer's test, 3 points
         "wrote more than",
-        zero=("test_invariance_score",),
+        zero=("test_pool2d_backward",),
         edit=lambda nb, course: _append(
             nb,
-            "invariance_score",
+            "pool2d_backward",
             "import itertools, time\n"
             "for i in itertools.count():\n"
             "    open(f'filler-{i}', 'wb').write(b'x' * 2**26)\n"
@@ -266,10 +267,10 @@ CORPUS = [
     Hostile(
         "infinite_loop",
         "an endless loop in the last answer cell",
-        10.0,
+        FULL_MARKS - 3,  # the last answer's test, 3 points
         "ran past its time limit",
-        zero=("test_invariance_score",),
-        edit=lambda nb, course: _append(nb, "invariance_score", "while True:\n    pass"),
+        zero=("test_pool2d_backward",),
+        edit=lambda nb, course: _append(nb, "pool2d_backward", "while True:\n    pass"),
     ),
     Hostile(
         "memory_bomb",
@@ -283,9 +284,9 @@ CORPUS = [
     Hostile(
         "kernel_crash",
         "kills its own kernel in the min-pooling answer cell",
-        8.0,
+        FULL_MARKS - 7,  # that answer and every later one: the kernel restarts without them
         "kernel died",
-        zero=("test_min_pooling_layer", "test_invariance_score"),
+        zero=("test_min_pooling_layer", "test_invariance_score", "test_pool2d_backward"),
         edit=lambda nb, course: _append(nb, "min_pooling_layer", "import os\nos._exit(1)"),
     ),
     Hostile(
@@ -298,7 +299,7 @@ CORPUS = [
     Hostile(
         "tampered_tests",
         "a wrong pool2d, and its test cells emptied",
-        4.0,
+        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
         "was edited",
         zero=USES_POOL2D,
         edit=lambda nb, course: [
@@ -309,7 +310,7 @@ CORPUS = [
     Hostile(
         "deleted_cells",
         "a test cell deleted (restored, passes) and an answer cell deleted (restored empty)",
-        10.0,
+        FULL_MARKS - 2,  # one 2-point test lost
         "was deleted",
         zero=("test_pool_output_shape",),
         edit=lambda nb, course: _delete(nb, "test_pool2d_same", "pool_output_shape"),
@@ -324,7 +325,7 @@ CORPUS = [
     Hostile(
         "reads_solutions",
         "copies pool2d out of the solutions notebook, peeks at the gradebook, uses the network",
-        4.0,
+        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
         "pool2d: FileNotFoundError",
         zero=USES_POOL2D,
         edit=lambda nb, course: _replace(
@@ -345,7 +346,7 @@ CORPUS = [
     Hostile(
         "replaces_check",
         "a wrong pool2d, and the check function replaced by one that passes everything",
-        4.0,
+        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
         None,
         zero=USES_POOL2D,
         edit=lambda nb, course: _replace(
@@ -355,7 +356,7 @@ CORPUS = [
     Hostile(
         "replaces_numpy",
         "a wrong pool2d, and numpy's comparison helpers made to say 'equal'",
-        4.0,
+        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
         None,
         zero=USES_POOL2D,
         edit=lambda nb, course: _replace(
@@ -369,7 +370,7 @@ CORPUS = [
     Hostile(
         "hides_errors",
         "a wrong pool2d, and IPython told to swallow every exception",
-        4.0,
+        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
         None,
         zero=USES_POOL2D,
         edit=lambda nb, course: _replace(
@@ -383,7 +384,7 @@ CORPUS = [
         Hostile(
             student,
             f"a wrong pool2d, and {what}",
-            4.0,
+            FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
             None,
             zero=USES_POOL2D,
             edit=lambda nb, course, code=code: _replace(nb, "pool2d", STUB + "\n" + code),
@@ -449,7 +450,7 @@ CORPUS = [
         "skip_execution_tag",
         "a wrong pool2d, and the skip-execution tag on every test cell (nbclient skips such a "
         "cell; nbgrader gives a cell without an error full marks)",
-        4.0,
+        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
         None,
         zero=USES_POOL2D,
         edit=lambda nb, course: _tag(_replace(nb, "pool2d", STUB), USES_POOL2D, "skip-execution"),
@@ -457,7 +458,7 @@ CORPUS = [
     Hostile(
         "raises_exception_tag",
         "a wrong pool2d, the raises-exception tag on every test cell, and clear_output after",
-        4.0,
+        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
         None,
         zero=USES_POOL2D,
         edit=lambda nb, course: _append(
@@ -470,7 +471,7 @@ CORPUS = [
         "patches_keras",
         "a pool2d whose average pooling is wrong, and the kernel's Keras AveragePooling2D "
         "patched to agree with it (the checker's Keras is its own)",
-        7.0,
+        FULL_MARKS - 5,  # the 'valid' and 'same' pool2d tests
         None,
         zero=("test_pool2d_valid", "test_pool2d_same"),
         edit=lambda nb, course: _append(

@@ -236,4 +236,7 @@ def test_a_rerun_grades_only_what_changed(graded_class):
     regraded = sorted(r.student for r in outcome.records if not r.reused)
     assert regraded == ["honest"]
     honest = next(r for r in outcome.records if r.student == "honest")
-    assert honest.score == 4.0  # it is now the tampered submission, graded afresh
+    tampered = next(h for h in CORPUS if h.student == "tampered_tests")
+    assert (
+        honest.score == tampered.expected_score
+    )  # it is now the tampered submission, graded afresh

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_points import full_marks
 
 from grader.batch.limits import Limits
 from grader.batch.runner import grade_class
@@ -21,7 +22,7 @@ from grader.demo import build_submission, load_students
 pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 ASSIGNMENT = "01_pooling"
-EXPECTED = {"full_marks": 12.0, "untouched_release": 0.0}
+EXPECTED = {"full_marks": full_marks("01_pooling"), "untouched_release": 0.0}
 LIMITS = Limits(cell_timeout_s=60, cell_timeouts={"setup": 180}, submission_timeout_s=400)
 
 

@@ -292,9 +292,13 @@ def keras_receptive_fields(layers) -> list[tuple[int, int]]:
     for depth in range(1, len(layers) + 1):
         n = 16
         while True:
-            probe = [keras.Input((n, 1, 1))]
+            # float64: TensorFlow's own kernels. oneDNN's float32 ones, capped at AVX2, corrupt
+            # the heap on some of these one-column stacks (a stride above the kernel).
+            probe = [keras.Input((n, 1, 1), dtype="float64")]
             probe += [
-                keras.layers.Conv2D(1, (k, 1), (s, 1), use_bias=False, kernel_initializer="ones")
+                keras.layers.Conv2D(
+                    1, (k, 1), (s, 1), use_bias=False, kernel_initializer="ones", dtype="float64"
+                )
                 for k, s in layers[:depth]
             ]
             try:
@@ -305,11 +309,11 @@ def keras_receptive_fields(layers) -> list[tuple[int, int]]:
             if model.output_shape[1] >= 2:
                 break
             n *= 2
-        x = tf.zeros((2, n, 1, 1))
+        x = tf.zeros((2, n, 1, 1), tf.float64)
         with tf.GradientTape() as tape:
             tape.watch(x)
             out = model(x)
-        upstream = np.zeros(out.shape, "float32")
+        upstream = np.zeros(out.shape)
         upstream[0, 0], upstream[1, 1] = 1, 1
         gradient = tape.gradient(out, x, output_gradients=tf.constant(upstream)).numpy()
         reached = np.flatnonzero(gradient[0, :, 0, 0])  # its extent: strides can leave gaps
