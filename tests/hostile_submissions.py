@@ -160,6 +160,9 @@ STUB = "def pool2d(x, pool_size, strides=None, padding='valid', mode='max'):\n  
 POOL2D_TESTS = ("test_pool2d_valid", "test_pool2d_same", "test_pool2d_min")
 # The invariance score is computed with the student's pool2d: a wrong pool2d fails it too.
 USES_POOL2D = (*POOL2D_TESTS, "test_invariance_score")
+# Channels whose code binds names in ways no source can show (setattr(), sys.modules): a NumPy
+# exercise defined after them cannot be proved NumPy-only, so pool2d_backward's test fails too.
+HIDES_ITS_NAMES = {"pre_run_hook", "repatching_thread"}
 
 CORPUS = [
     Hostile("honest", "the reference answers", FULL_MARKS, None, edit=lambda nb, course: nb),
@@ -325,9 +328,9 @@ CORPUS = [
     Hostile(
         "reads_solutions",
         "copies pool2d out of the solutions notebook, peeks at the gradebook, uses the network",
-        FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
+        FULL_MARKS - 11,  # every test that uses pool2d, and the later NumPy exercise (its exec())
         "pool2d: FileNotFoundError",
-        zero=USES_POOL2D,
+        zero=(*USES_POOL2D, "test_pool2d_backward"),
         edit=lambda nb, course: _replace(
             nb,
             "pool2d",
@@ -384,9 +387,11 @@ CORPUS = [
         Hostile(
             student,
             f"a wrong pool2d, and {what}",
-            FULL_MARKS - 8,  # every test that uses pool2d: 3 + 2 + 1 + 2 points
+            # every test that uses pool2d: 3 + 2 + 1 + 2 points; and the later NumPy exercise's
+            # 3 when the cell binds names its source cannot show (source_rules refuses it)
+            FULL_MARKS - 8 - (3 if student in HIDES_ITS_NAMES else 0),
             None,
-            zero=USES_POOL2D,
+            zero=(*USES_POOL2D, *(("test_pool2d_backward",) if student in HIDES_ITS_NAMES else ())),
             edit=lambda nb, course, code=code: _replace(nb, "pool2d", STUB + "\n" + code),
         )
         for student, what, code in [
