@@ -179,6 +179,40 @@ def plot_layer_costs(
     return fig
 
 
+def plot_ablation(runs: dict[str, dict], title: str = ""):
+    """Left: each configuration's validation accuracy by epoch. Right: its final accuracy on the
+    images it trained on beside its validation accuracy; the distance between the two is overfitting.
+    ``runs`` maps a configuration's name to {"train": float, "val": [per-epoch floats]}."""
+    fig, (curves, bars) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, run in runs.items():
+        curves.plot(range(1, len(run["val"]) + 1), run["val"], marker="o", ms=3, label=name)
+    curves.set(xlabel="epoch", ylabel="validation accuracy", title="validation accuracy, by epoch")
+    curves.grid(alpha=0.3)
+    curves.legend()
+    positions = np.arange(len(runs))
+    train = [run["train"] for run in runs.values()]
+    val = [run["val"][-1] for run in runs.values()]
+    bars.bar(positions - 0.2, train, 0.4, label="training images", color="tab:blue")
+    bars.bar(positions + 0.2, val, 0.4, label="validation images", color="tab:orange")
+    for x, (t, v) in enumerate(zip(train, val, strict=True)):
+        bars.annotate(
+            f"gap {t - v:.0%}",
+            (x, max(t, v)),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
+    bars.set_xticks(positions, list(runs))
+    bars.set(
+        ylim=(0, 1.05), ylabel="accuracy after the last epoch", title="training against validation"
+    )
+    bars.legend(loc="upper right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def show_per_class_accuracy(true, predicted, labels: list, title: str = ""):
     """One bar per class: the fraction of its test images classified correctly."""
     true, predicted = np.ravel(true), np.ravel(predicted)
