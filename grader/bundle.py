@@ -24,10 +24,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
 import grader
 from grader.course import Course
+from grader.notebook_cells import read
 
 # The answers: never in a bundle, and never needed by what is.
 INSTRUCTORS_ONLY = frozenset({"grader.checks.exact", "grader.checks.references"})
@@ -89,7 +88,7 @@ def student_modules(notebooks: list[Path]) -> list[str]:
     packages around them; never one of ``INSTRUCTORS_ONLY``."""
     queue: set[str] = set()
     for path in notebooks:
-        notebook = nbformat.read(path, as_version=4)
+        notebook = read(path)
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 source = "\n".join(
