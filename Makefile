@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all sweep release lint bench clean
+.PHONY: demo test test-all sweep release book lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ sweep: $(STAMP)
 
 release: $(STAMP)
 	$(BIN)/grader release
+
+# The reader's edition: the solutions executed, as a static site in build/book/html
+# (`grader book --with-solutions` for the instructors' edition).
+book: $(STAMP)
+	$(BIN)/grader book
 
 bench: $(STAMP)
 	$(BIN)/python bench/lenet5.py

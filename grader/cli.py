@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
 from grader.batch.collect import CollectError
@@ -149,6 +150,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
 
+    book = commands.add_parser(
+        "book",
+        help="build the reader's edition: the solutions executed, as a static site (Sphinx)",
+    )
+    book.add_argument(
+        "--with-solutions",
+        action="store_true",
+        help="the instructors' edition: show the answers (default: the stubs students receive)",
+    )
+    book.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the HTML goes (default: build/book/html, or build/book/html-solutions)",
+    )
+
     doctor = commands.add_parser(
         "doctor",
         help="check this machine: TensorFlow against exact computations, the datasets, the sandbox",
@@ -196,6 +214,15 @@ def main(argv: list[str] | None = None) -> int:
             demo_job.run(workdir=args.workdir)
         elif args.command == "grade":
             return _grade(args)
+        elif args.command == "book":
+            from grader import book as book_job
+
+            started = time.perf_counter()
+            edition = book_job.build(with_solutions=args.with_solutions, output=args.output)
+            print(
+                f"{len(edition.pages)} pages in {edition.html / 'index.html'} "
+                f"({time.perf_counter() - started:.0f} s)"
+            )
         elif args.command == "doctor":
             from grader import doctor as doctor_job
 
