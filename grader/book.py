@@ -20,6 +20,7 @@ notebook is not executed again. Math is converted to MathML while the site is bu
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -264,14 +265,10 @@ class _jupyter_path:
         self.directory = str(directory)
 
     def __enter__(self):
-        import os
-
         self.before = os.environ.get("JUPYTER_PATH")
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [self.directory, self.before]))
 
     def __exit__(self, *exc):
-        import os
-
         if self.before is None:
             os.environ.pop("JUPYTER_PATH", None)
         else:
