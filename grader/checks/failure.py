@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import io
 from collections.abc import Callable
 from typing import TypeVar
+
+from grader.grading import grading_mode
 
 
 class CheckFailure(AssertionError):
@@ -29,6 +32,18 @@ class CheckFailure(AssertionError):
         self.notes.append(note)
         self.args = (f"{self.args[0]}\n  {note}",)
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows under the cell instead of a traceback (IPython calls this
+        for any exception that has it; the lab, nbgrader's Validate and nbclient all show
+        these lines). The traceback would run through the checks' own code, 25 lines that
+        bury the one thing the student needs: what was checked, expected, got, and why."""
+        first, *rest = str(self).splitlines()
+        return [f"{_RED_BOLD}\N{BALLOT X} {first}{_RESET}", *rest]
+
+
+# ANSI colours, which JupyterLab and nbgrader's Validate dialog render in error output.
+_RED_BOLD, _RESET = "\x1b[1;31m", "\x1b[0m"
+
 
 # What a fixed-answer exercise shows instead of the expected value: which entry is wrong and
 # why, never the answer itself (there are no hidden cases to keep a copied answer out).
@@ -38,6 +53,24 @@ FIXED_ANSWER = "not shown (one fixed answer: the check says what is wrong, not t
 def passed(message: str) -> None:
     """Tell the student what a check verified (shown under the test cell)."""
     print(f"\N{CHECK MARK} {message}")
+
+
+# Printed under a visible check that passed when hidden cases follow at grading: a visible
+# pass is not the grade (Otter-Grader's "all public tests passed" says the same).
+HIDDEN_CASES_FOLLOW = (
+    "  These are the visible cases. When your notebook is graded, hidden cases with fresh "
+    "random inputs run too, and they decide the points."
+)
+
+
+def _visible_run_of_a_check_with_hidden_cases(check: Callable, args, kwargs) -> bool:
+    """Checks with hidden cases take a ``seed``: the visible test uses the fixed default,
+    the hidden tests pass ``seed=None`` (fresh inputs every grading)."""
+    parameters = inspect.signature(check).parameters
+    if "seed" not in parameters:
+        return False
+    bound = inspect.signature(check).bind_partial(*args, **kwargs)
+    return bound.arguments.get("seed", parameters["seed"].default) is not None
 
 
 Check = TypeVar("Check", bound=Callable)
@@ -73,6 +106,8 @@ def student_check(check: Check) -> Check:
         note = platform_note(take_disagreements())
         if note:
             print(note)
+        if not grading_mode() and _visible_run_of_a_check_with_hidden_cases(check, args, kwargs):
+            print(HIDDEN_CASES_FOLLOW)
         return result
 
     return run  # type: ignore[return-value]
