@@ -100,6 +100,9 @@ def train_from_scratch(
     ``epochs`` stops early (e.g. an undertrained model) while keeping the recipe's schedule.
     """
     seed_everything(seed)
+    epochs = epochs or recipe.epochs
+    if verbose:  # one progress bar for the whole run, however many fits it takes
+        callbacks = [*callbacks, TrainingProgress(epochs)]
     model = build()
     model.compile(
         optimizer=recipe.optimizer_for(len(x)),
@@ -107,7 +110,6 @@ def train_from_scratch(
         metrics=["accuracy"],
     )
     targets = keras.utils.to_categorical(y, 10)
-    epochs = epochs or recipe.epochs
     if not recipe.max_shift:
         model.fit(
             x,
@@ -160,12 +162,56 @@ def load_or_train(
         )
     else:
         started = time.perf_counter()
-        model = train_from_scratch(build, x, y, recipe, seed=seed, verbose=2)
+        model = train_from_scratch(build, x, y, recipe, seed=seed, verbose=1)
         minutes, seconds = divmod(round(time.perf_counter() - started), 60)
         print(f"trained in {minutes} min {seconds} s" if minutes else f"trained in {seconds} s")
         model.save_weights(weights)
         print(f"saved {weights}: submit it with this notebook")
     return model
+
+
+class TrainingProgress(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, with each epoch counted out of the whole run and the time left.
+
+    One instance serves every ``fit`` of a run: ``train_from_scratch`` fits once per epoch to
+    draw fresh shifts, and Keras alone would print "Epoch 3/3" where the run is at epoch 3
+    of 12. After each epoch a line gives the time elapsed and an estimate of the rest (the
+    mean epoch so far, times the epochs left).
+    """
+
+    def __init__(self, total_epochs: int | None = None):
+        super().__init__()
+        self.total_epochs = total_epochs
+        self.started: float | None = None
+        self.epochs_timed = 0
+
+    def set_params(self, params):
+        super().set_params(params)
+        if self.total_epochs:
+            self.epochs = self.total_epochs
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.started is None:
+            self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self.epochs_timed += 1
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / self.epochs_timed * max(self.epochs - (epoch + 1), 0)
+        if self.verbose:
+            print(
+                f"epoch {epoch + 1} of {self.epochs} done: {clock(elapsed)} elapsed, "
+                f"about {clock(left)} left",
+                flush=True,
+            )
+
+
+def clock(seconds: float) -> str:
+    """12:05 for 725 seconds."""
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
 
 
 def random_shifts(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
