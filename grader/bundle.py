@@ -5,7 +5,9 @@ This repository is the instructors': it holds the solutions, the hidden tests, t
 students' trained weights and the reference implementations the checker uses. The bundle
 holds the release notebooks (solutions and hidden tests stripped by nbgrader), the part of
 the ``grader`` package the notebooks import, a pyproject.toml to install it with the base
-dependencies, a student README (install, work, validate, submit) and data instructions.
+dependencies, a student README (install, work, validate, submit), data instructions, and
+JupyterLab's configuration for a student's lab (``STUDENT_LAB_CONFIG``): nbgrader's
+instructor tools disabled, Validate kept, installed with the package.
 
 Which modules students get is worked out, not listed: every ``grader`` module the release
 notebooks import, and every module those import in turn, except ``INSTRUCTORS_ONLY`` (the
@@ -37,6 +39,35 @@ PACKAGE_DATA = ("calibration/*.json", "dataset_checksums.json", "checks/layer_ta
 FORBIDDEN_SUFFIXES = (".h5", ".keras", ".weights.h5", ".npz", ".db")
 
 PACKAGE_ROOT = Path(grader.__file__).resolve().parent
+
+# A student's JupyterLab, through JupyterLab's own configuration: nbgrader's instructor tools
+# off (Create Assignment shows grade ids and points and edits cell metadata; Formgrader
+# writes a gradebook.db into the student's folder; the course and assignment lists need an
+# nbgrader exchange that a bundle has none of), Validate kept. The bundle's pyproject.toml
+# installs these files into the environment's etc/jupyter/ (`pip install .`); the server
+# file's name sorts after nbgrader's own nbgrader.json there, which enables the extensions,
+# so that it overrides it. `JUPYTER_CONFIG_PATH=<bundle>/jupyter-config` applies them too.
+NBGRADER_INSTRUCTOR_PLUGINS = (
+    "assignment-list",
+    "course-list",
+    "create-assignment",
+    "formgrader",
+    "menu",
+)
+NBGRADER_INSTRUCTOR_SERVER_EXTENSIONS = ("assignment_list", "course_list", "formgrader")
+STUDENT_LAB_CONFIG = {
+    "labconfig/page_config.json": {
+        "disabledExtensions": {f"@jupyter/nbgrader:{p}": True for p in NBGRADER_INSTRUCTOR_PLUGINS}
+    },
+    "jupyter_server_config.d/student_lab.json": {
+        "ServerApp": {
+            "jpserver_extensions": {
+                f"nbgrader.server_extensions.{e}": False
+                for e in NBGRADER_INSTRUCTOR_SERVER_EXTENSIONS
+            }
+        }
+    },
+}
 
 
 class BundleError(RuntimeError):
@@ -129,6 +160,7 @@ def build(course: Course, destination: Path | str) -> Bundle:
     destination.mkdir(parents=True, exist_ok=True)
     for folder in released:
         shutil.copytree(folder, destination / "notebooks" / folder.name)
+    shutil.copyfile(released[0].parent / "README.md", destination / "notebooks" / "README.md")
     for module in modules:
         source = _module_file(module)
         target = destination / source.relative_to(PACKAGE_ROOT.parent)
@@ -142,6 +174,7 @@ def build(course: Course, destination: Path | str) -> Bundle:
     _write_pyproject(course, destination)
     shutil.copyfile(course.root / "constraints.txt", destination / "constraints.txt")
     (destination / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
+    write_student_lab_config(destination / "jupyter-config")
     (destination / "data").mkdir()
     (destination / "data" / "README.md").write_text(DATA_README)
     (destination / "README.md").write_text(
@@ -154,6 +187,14 @@ def build(course: Course, destination: Path | str) -> Bundle:
     )
 
 
+def write_student_lab_config(folder: Path) -> None:
+    """``STUDENT_LAB_CONFIG`` as files under ``folder`` (a Jupyter configuration folder)."""
+    for relative, settings in STUDENT_LAB_CONFIG.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(settings, indent=2) + "\n")
+
+
 def _write_pyproject(course: Course, destination: Path) -> None:
     """The student package's pyproject.toml: the course's name, version and base
     dependencies (what the notebooks import, and nbgrader for Validate); no extras, no
@@ -163,8 +204,13 @@ def _write_pyproject(course: Course, destination: Path) -> None:
     def toml_list(values) -> str:
         return "[\n" + "".join(f"    {json.dumps(v)},\n" for v in values) + "]"
 
+    data_files = "\n".join(
+        f'"etc/jupyter/{Path(relative).parent}" = ["jupyter-config/{relative}"]'
+        for relative in STUDENT_LAB_CONFIG
+    )
     text = f"""# The course's student package: what the notebooks import, and nothing else.
-# Install with the tested versions: pip install -c constraints.txt -e .
+# Install with the tested versions: pip install -c constraints.txt .
+# (not -e: an editable install leaves out the lab's configuration, data-files below)
 [build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
@@ -181,6 +227,10 @@ include = ["grader*"]
 
 [tool.setuptools.package-data]
 grader = {toml_list(PACKAGE_DATA)}
+
+# A student's JupyterLab: nbgrader's instructor tools off, Validate kept.
+[tool.setuptools.data-files]
+{data_files}
 """
     (destination / "pyproject.toml").write_text(text)
 
@@ -215,11 +265,13 @@ Python 3.11, then, in this folder:
 
     python3.11 -m venv .venv
     . .venv/bin/activate
-    pip install -c constraints.txt -e .
+    pip install -c constraints.txt .
 
 That installs TensorFlow, Keras, JupyterLab and nbgrader at the versions the course is
-tested with, and this folder's `grader` package, which the notebooks import for their
-checks, datasets and figures. The datasets download on first use (see `data/README.md`).
+tested with, this folder's `grader` package, which the notebooks import for their checks,
+datasets and figures, and the lab's configuration for students (nbgrader's Validate button;
+its instructor tools switched off). The datasets download on first use (see
+`data/README.md`).
 
 ## Work
 
@@ -237,11 +289,18 @@ and run the training cell again.
 
 ## Validate and submit
 
-Before submitting, restart the kernel and run all cells, or validate from a terminal:
+Each notebook ends with a "Submitting" section; in short:
 
-    nbgrader validate notebooks/01_pooling/01_pooling.ipynb
+1. **Validate first.** Save the notebook and click **Validate** in the notebook's toolbar
+   (or run `nbgrader validate notebooks/01_pooling/01_pooling.ipynb` in a terminal). It runs
+   the whole notebook from the top, as the grader will, and lists the tests that fail.
+2. **Submit the files**, unrenamed: the notebook (`01_pooling.ipynb`, ...), and for notebooks
+   03 and 04 also the weights file the training cell saved next to it (`lenet5.weights.h5`,
+   `cifar_alexnet.weights.h5`): the grader evaluates those weights and never trains.
+3. **Where:** as your instructor says: usually an upload to the course's learning platform,
+   or nbgrader's exchange when the course runs one.
 
-Submit each notebook as your course asks (usually an upload to your learning platform),
-with the weights file for notebooks 03 and 04. Do not rename the notebooks or the weights
-files, and do not delete or copy cells: grading finds your answers by the cells' ids.
+Do not rename the notebooks or the weights files, and do not delete or copy cells: grading
+finds your answers by the cells' ids. Each exercise's heading shows its points; hidden tests
+with fresh inputs decide them when your work is graded.
 """

@@ -1,5 +1,5 @@
-"""The ``grader`` command: ``grader release``, ``grader demo``, ``grader grade`` and
-``grader doctor``."""
+"""The ``grader`` command: ``grader release``, ``grader demo``, ``grader grade``,
+``grader book``, ``grader formgrader`` and ``grader doctor``."""
 
 from __future__ import annotations
 
@@ -167,6 +167,16 @@ def main(argv: list[str] | None = None) -> int:
         help="where the HTML goes (default: build/book/html, or build/book/html-solutions)",
     )
 
+    formgrader = commands.add_parser(
+        "formgrader",
+        help="open nbgrader's formgrader (manual grading, the gradebook) in JupyterLab on the course",
+    )
+    formgrader.add_argument("--course", type=Path, default=None, help=COURSE_HELP)
+    formgrader.add_argument("--port", type=_positive(int), default=8888, help="default: 8888")
+    formgrader.add_argument(
+        "--no-browser", action="store_true", help="print the address instead of opening a browser"
+    )
+
     doctor = commands.add_parser(
         "doctor",
         help="check this machine: TensorFlow against exact computations, the datasets, the sandbox",
@@ -182,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     args = parser.parse_args(argv)
-    if args.command in ("grade", "release"):
-        subparser = grade if args.command == "grade" else release
+    if args.command in ("grade", "release", "formgrader"):
+        subparser = {"grade": grade, "release": release, "formgrader": formgrader}[args.command]
         try:
             args.course = Course.find(args.course)
         except NbgraderError as error:
@@ -222,6 +232,13 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{len(edition.pages)} pages in {edition.html / 'index.html'} "
                 f"({time.perf_counter() - started:.0f} s)"
+            )
+        elif args.command == "formgrader":
+            import subprocess
+
+            command = args.course.formgrader_command(args.port, open_browser=not args.no_browser)
+            return subprocess.call(
+                command, cwd=args.course.root, env=args.course.tools_environment()
             )
         elif args.command == "doctor":
             from grader import doctor as doctor_job

@@ -127,11 +127,30 @@ class Course:
         return self.feedback_dir(student, assignment) / f"{notebook}.html"
 
     # -- nbgrader steps -------------------------------------------------------------
-    def nbgrader(self, *args: str) -> str:
+    @staticmethod
+    def tools_environment() -> dict[str, str]:
+        """This environment with this interpreter's scripts first on PATH: nbgrader runs
+        helper programs (alembic) by name, and they must be found even when the virtual
+        environment is not activated."""
         env = dict(os.environ)
-        # nbgrader runs helper programs (alembic) by name: make this interpreter's
-        # scripts findable even when the virtual environment is not activated.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        return env
+
+    def formgrader_command(self, port: int, open_browser: bool) -> list[str]:
+        """JupyterLab on the course folder, opened at nbgrader's formgrader (the instructors'
+        tools; a student's lab has them disabled, see grader/bundle.py)."""
+        return [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            f"--ServerApp.root_dir={self.root}",
+            f"--ServerApp.port={port}",
+            "--ServerApp.default_url=/formgrader",
+            f"--ServerApp.open_browser={open_browser}",
+        ]
+
+    def nbgrader(self, *args: str) -> str:
+        env = self.tools_environment()
         # Kernels started by nbgrader inherit this: training cells load submitted weights
         # instead of training (grader/grading.py).
         env[GRADING_VARIABLE] = "1"
@@ -158,6 +177,31 @@ class Course:
                 f"not releasing {assignment}: {names} would ship to students; delete it first"
             )
         self.nbgrader("generate_assignment", assignment, "--force")
+        self.write_release_index()
+
+    def write_release_index(self) -> Path:
+        """The release folder's README.md: the released notebooks in order, with their
+        points (the graded tests' points, as each notebook's exercise headings show them)."""
+        from grader.notebook_cells import graded_sections, read
+
+        rows = []
+        for assignment in self.assignments():
+            notebook = self.release_notebook(assignment, assignment)
+            if notebook.is_file():
+                released = read(notebook)
+                title = released.cells[0].source.splitlines()[0].lstrip("# ").strip()
+                points = sum(points for _, _, points in graded_sections(released))
+                link = notebook.relative_to(notebook.parents[1]).as_posix()
+                rows.append(f"| [{title}]({link}) | {points} |")
+        index = notebook.parents[1] / "README.md"
+        index.write_text(
+            "# The notebooks\n\n"
+            "Open them in order: each builds on the one before, links to the next, and ends "
+            "with how to submit it. Run each notebook's setup cell first.\n\n"
+            "| notebook | points |\n| --- | --- |\n" + "\n".join(rows) + "\n\n"
+            "(Written by `grader release` from the course's sources.)\n"
+        )
+        return index
 
     def submit(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -59,3 +60,30 @@ def load_answers(notebook_path: Path | str) -> dict:
             namespace,
         )
     return namespace
+
+
+# A heading that a graded test belongs to: "### Exercise 2 — ..." or "### The accuracy test",
+# with its points shown at its end, "(4 points)", as the release notebooks give them.
+GRADED_HEADING = re.compile(
+    r"^#{2,4} (Exercise \d+\b.*?|The accuracy test.*?)(?: \((\d+) points?\))?$"
+)
+
+
+def graded_sections(notebook) -> list[tuple[str, int | None, int]]:
+    """(heading, points the heading shows or None, points of the graded tests under it) for
+    each exercise heading, in notebook order; tests before any such heading count under "".
+    """
+    sections: list[list] = []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                match = GRADED_HEADING.match(line)
+                if match:
+                    shown = int(match.group(2)) if match.group(2) else None
+                    sections.append([match.group(1), shown, 0])
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            if not sections:
+                sections.append(["", None, 0])
+            sections[-1][2] += meta.get("points", 0)
+    return [tuple(section) for section in sections]
