@@ -236,3 +236,32 @@ def show_per_class_accuracy(true, predicted, labels: list, title: str = ""):
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def show_window_counts(counts: dict[str, np.ndarray]):
+    """How many pooling windows cover each pixel, one panel per window setting: one colour
+    scale for all panels (a colour means the same count everywhere, shown by the colour
+    bar), and each pixel's count written in it."""
+    top = max(int(c.max()) for c in counts.values())
+    fig, axes = plt.subplots(
+        1, len(counts), figsize=(3.6 * len(counts) + 1, 3.9), layout="constrained", squeeze=False
+    )
+    cmap = plt.get_cmap("viridis", top + 1)  # one colour per count
+    for ax, (title, count) in zip(axes[0], counts.items(), strict=True):
+        image = ax.imshow(count, cmap=cmap, vmin=-0.5, vmax=top + 0.5)
+        for (i, j), value in np.ndenumerate(count):
+            ax.text(
+                j,
+                i,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if value < top / 2 else "black",
+            )
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    bar = fig.colorbar(image, ax=axes[0].tolist(), ticks=range(top + 1), shrink=0.85)
+    bar.set_label("windows covering the pixel")
+    return fig

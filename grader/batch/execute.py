@@ -70,6 +70,7 @@ class CellEvent:
     seconds: float
     explanation: str = ""
     graded: bool = False
+    cause: str = ""  # a failed check's "likely cause", for the class report
 
 
 @dataclass
@@ -372,8 +373,9 @@ def _run_cells_checked(
                 event.seconds = time.perf_counter() - begun
                 if not verdict.get("passed"):
                     event.status = "timeout" if verdict.get("ename") == "TimeoutError" else "error"
-                    first = str(verdict.get("evalue", "")).strip().splitlines()[:1]
-                    event.explanation = f"{verdict.get('ename')}: {first[0] if first else ''}"
+                    lines = str(verdict.get("evalue", "")).strip().splitlines()
+                    event.explanation = f"{verdict.get('ename')}: {lines[0] if lines else ''}"
+                    event.cause = likely_cause(lines)
                 if checks.relay.stopped:
                     stopped = f"{checks.relay.stopped} (in {label})"
                     event.status, event.explanation = "timeout", stopped
@@ -418,6 +420,15 @@ def _run_cells_checked(
                 event.seconds = time.perf_counter() - begun
                 result.cell_seconds += event.seconds
     return notebook
+
+
+def likely_cause(failure_lines: list[str]) -> str:
+    """The "likely cause: ..." line of a check's failure (grader.checks.failure), if any."""
+    for line in failure_lines:
+        text = line.strip()
+        if text.startswith("likely cause:"):
+            return text.removeprefix("likely cause:").strip()
+    return ""
 
 
 def _explain_error(error: CellExecutionError, limits: Limits) -> str:

@@ -1,8 +1,11 @@
 """The instructor's report on a graded batch: one self-contained HTML page.
 
-Per-question score distributions and pass rates (figures), the submissions that need a
-look (what went wrong, in which cell), the slowest submissions, and a table per student.
-The figures are also written beside the page as ``report.png``.
+Per-question score distributions and pass rates (figures), questions in the notebook's
+order; the submissions that need a look (errors outside the tests, time-outs, tampering,
+integrity findings: not ordinary wrong answers); why points were lost, question by question,
+with the checks' likely causes; the slowest submissions; and a table per student, each
+student linked to their feedback page. The figures are also written beside the page as
+``report.png``.
 """
 
 from __future__ import annotations
@@ -32,17 +35,18 @@ def write(path: Path, outcome) -> Path:
     return path
 
 
-def _questions(records) -> list[tuple[str, float]]:
+def _questions(records, order: list[str] = ()) -> list[tuple[str, float]]:
     seen = {}
     for record in records:
         for s in record.scores:
             seen.setdefault(s["grade_id"], s["max_score"])
-    return list(seen.items())
+    position = {grade_id: i for i, grade_id in enumerate(order)}
+    return sorted(seen.items(), key=lambda item: position.get(item[0], len(position)))
 
 
 def _figure(outcome):
     records = [r for r in outcome.records if r.scores]
-    questions = _questions(records)
+    questions = _questions(records, outcome.question_order)
     if not questions:
         return None
     by_question = defaultdict(list)
@@ -83,7 +87,7 @@ def _figure(outcome):
 def _page(outcome, png: bytes) -> str:
     esc = html.escape
     records = outcome.records
-    questions = _questions(records)
+    questions = _questions(records, outcome.question_order)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>Grading report: {esc(outcome.assignment)}</title>",
@@ -112,18 +116,22 @@ def _page(outcome, png: bytes) -> str:
             f"<img alt='scores per question' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
         )
 
-    flagged = [r for r in records if r.problems()]
+    flagged = [r for r in records if r.needs_a_look()]
     parts.append(f"<h2>Submissions to look at ({len(flagged)})</h2>")
     if flagged:
         parts.append("<table><tr><th>student</th><th>score</th><th>what happened</th></tr>")
         for r in flagged:
-            notes = "<br>".join(esc(n) for n in r.problems())
+            notes = "<br>".join(esc(n) for n in r.needs_a_look())
             parts.append(
-                f"<tr><td>{esc(r.student)}</td><td>{r.score:g}/{r.max_score:g}</td><td>{notes}</td></tr>"
+                f"<tr><td>{_student(outcome, r.student)}</td><td>{r.score:g}/{r.max_score:g}</td><td>{notes}</td></tr>"
             )
         parts.append("</table>")
     else:
-        parts.append("<p>None: every submission ran to the end without errors in graded cells.</p>")
+        parts.append(
+            "<p>None: no errors outside the tests, no time-outs, no tampering. Tests that failed "
+            "are below, question by question.</p>"
+        )
+    parts += _points_lost(outcome, questions)
 
     slowest = sorted((r for r in records if not r.reused), key=lambda r: -r.wall_seconds)[:5]
     parts.append(
@@ -144,19 +152,75 @@ def _page(outcome, png: bytes) -> str:
 
     parts.append("<h2>Every student</h2><table><tr><th>student</th>")
     parts += [f"<th>{esc(q)}<br>({m:g})</th>" for q, m in questions]
-    parts.append("<th>total</th><th>time (s)</th><th>notes</th></tr>")
+    parts.append("<th>total</th><th>time (s)</th><th>to look at</th></tr>")
     for r in records:
         by_id = {s["grade_id"]: s for s in r.scores}
-        row = [f"<tr><td>{esc(r.student)}</td>"]
+        failures = _failures(r)
+        row = [f"<tr><td>{_student(outcome, r.student)}</td>"]
         for q, m in questions:
             s = by_id.get(q)
             score = s["score"] if s else 0.0
             css = "" if score >= m else (" class='zero'" if score == 0 else " class='lost'")
-            row.append(f"<td{css}>{score:g}</td>")
+            why = failures.get(q)
+            title = (
+                f" title='{esc(why[0] + (': ' + why[1] if why[1] else ''), quote=True)}'"
+                if why
+                else ""
+            )
+            row.append(f"<td{css}{title}>{score:g}</td>")
         status = "unchanged, not regraded" if r.reused else f"{r.wall_seconds:.1f}"
         row.append(
-            f"<td><b>{r.score:g}</b>/{r.max_score:g}</td><td>{status}</td><td>{len(r.problems())}</td></tr>"
+            f"<td><b>{r.score:g}</b>/{r.max_score:g}</td><td>{status}</td><td>{len(r.needs_a_look())}</td></tr>"
         )
         parts.append("".join(row))
     parts.append("</table></body></html>")
     return "\n".join(parts)
+
+
+def _student(outcome, student: str) -> str:
+    """The student's name, linked to their feedback page when there is one."""
+    page = outcome.feedback_pages.get(student)
+    name = html.escape(student)
+    return f"<a href='{html.escape(page, quote=True)}'>{name}</a>" if page else name
+
+
+def _failures(record) -> dict[str, tuple[str, str]]:
+    """(explanation, likely cause) of each failed test of a submission, by grade id."""
+    return {
+        e["grade_id"]: (e["explanation"], e.get("cause", ""))
+        for e in record.events
+        if e.get("graded") and e["grade_id"] and e["status"] != "ok" and e["explanation"]
+    }
+
+
+def _points_lost(outcome, questions) -> list[str]:
+    """Why points were lost, question by question in notebook order: how many submissions
+    failed each test, and the checks' likely causes with how often each was given."""
+    esc = html.escape
+    parts = ["<h2>Why points were lost</h2>"]
+    rows = []
+    for grade_id, max_score in questions:
+        causes: dict[str, int] = defaultdict(int)
+        failed = 0
+        for record in outcome.records:
+            why = _failures(record).get(grade_id)
+            if why is None:
+                continue
+            failed += 1
+            causes[why[1] or why[0]] += 1
+        if failed:
+            listed = "<br>".join(
+                f"{count} × {esc(cause)}"
+                for cause, count in sorted(causes.items(), key=lambda c: -c[1])
+            )
+            rows.append(
+                f"<tr><td>{esc(grade_id)} ({max_score:g})</td><td>{failed}</td><td>{listed}</td></tr>"
+            )
+    if rows:
+        parts.append(
+            "<table><tr><th>question (points)</th><th>failed</th><th>likely cause, or what the check "
+            "found (times)</th></tr>" + "".join(rows) + "</table>"
+        )
+    else:
+        parts.append("<p>No test failed.</p>")
+    return parts

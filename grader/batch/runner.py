@@ -82,6 +82,22 @@ class SubmissionRecord:
             notes.append(f"grading failed: {self.error}")
         return notes
 
+    def needs_a_look(self) -> list[str]:
+        """What an instructor should look at: the grader's findings (tampering, integrity),
+        time-outs, memory, crashes, cells not run, errors outside the test cells (the
+        notebook did not run as written) and grading failures. A test that failed is an
+        ordinary wrong answer: the report counts it per question, with its likely cause."""
+        notes = [f["problem"] for f in self.findings]
+        notes += [
+            f"{e['grade_id'] or 'cell ' + str(e['index'] + 1)}: {e['explanation']}"
+            for e in self.events
+            if e["status"] not in ("ok", "skipped", "error")
+            or (e["status"] == "error" and not e.get("graded"))
+        ]
+        if self.error:
+            notes.append(f"grading failed: {self.error}")
+        return notes
+
 
 @dataclass
 class BatchOutcome:
@@ -93,6 +109,8 @@ class BatchOutcome:
     seconds: float
     csv_path: Path | None = None
     report_path: Path | None = None
+    question_order: list[str] = field(default_factory=list)  # grade ids, in notebook order
+    feedback_pages: dict[str, str] = field(default_factory=dict)  # student -> page, from the report
 
 
 def grade_class(
@@ -195,7 +213,19 @@ def grade_class(
     if report:
         from grader.batch import report as report_page
 
-        outcome.report_path = report_page.write(course.report_file(assignment), outcome)
+        report_file = course.report_file(assignment)
+        outcome.question_order = [
+            grade_id
+            for notebook in course.solution_notebooks(assignment)
+            for grade_id in notebook_cells.graded_cells(notebook_cells.read(notebook))
+        ]
+        outcome.feedback_pages = {
+            r.student: os.path.relpath(
+                course.feedback_file(r.student, assignment, assignment), report_file.parent
+            )
+            for r in records
+        }
+        outcome.report_path = report_page.write(report_file, outcome)
     return outcome
 
 
@@ -369,7 +399,7 @@ class Progress:
     def done(self, record: SubmissionRecord) -> None:
         self.count += 1
         state = "unchanged" if record.reused else f"{record.score:g}/{record.max_score:g}"
-        if record.problems() and not record.reused:
+        if record.needs_a_look() and not record.reused:
             state += " (see report)"
         if self.bar is not None:
             self.bar.console.print(f"{record.student}: {state}", markup=False)
@@ -399,10 +429,10 @@ def summary(outcome: BatchOutcome) -> str:
             f"  scores out of {max_score:g}: median {statistics.median(totals):g}, "
             f"lowest {min(totals):g}, highest {max(totals):g}"
         )
-    flagged = [r for r in records if r.problems()]
-    lines.append(f"  submissions with problems to look at: {len(flagged)}")
+    flagged = [r for r in records if r.needs_a_look()]
+    lines.append(f"  submissions to look at (errors, time-outs, tampering): {len(flagged)}")
     for r in flagged:
-        lines.append(f"    {r.student}: {r.problems()[0]}")
+        lines.append(f"    {r.student}: {r.needs_a_look()[0]}")
     if outcome.isolation_problem:
         lines.append(f"  WARNING: graded WITHOUT isolation: {outcome.isolation_problem}")
     else:
