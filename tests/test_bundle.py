@@ -67,6 +67,7 @@ def test_the_bundle_holds_the_notebooks_the_student_package_and_instructions(stu
         "constraints.txt",
         "data",
         "grader",
+        "jupyter-config",
         "nbgrader_config.py",
         "notebooks",
         "pyproject.toml",
@@ -74,8 +75,32 @@ def test_the_bundle_holds_the_notebooks_the_student_package_and_instructions(stu
     assert sorted(p.parent.name for p in root.glob("notebooks/*/*.ipynb")) == ASSIGNMENTS
     assert (root / "grader" / "checks" / "layer_tables.json").is_file()
     readme = (root / "README.md").read_text()
-    for step in ("pip install -c constraints.txt -e .", "jupyter lab", "nbgrader validate"):
+    for step in (
+        "pip install -c constraints.txt .",
+        "jupyter lab",
+        "nbgrader validate",
+        "Validate",
+    ):
         assert step in readme
+    assert (root / "notebooks" / "README.md").read_text().startswith("# The notebooks")
+
+
+def test_the_bundle_installs_the_student_labs_configuration(student_bundle):
+    """`pip install .` puts the lab's configuration into the environment's etc/jupyter
+    (setuptools data-files; an editable install would leave them out)."""
+    project = tomllib.loads((student_bundle.root / "pyproject.toml").read_text())
+    data_files = project["tool"]["setuptools"]["data-files"]
+    installed = {
+        f"{folder}/{Path(source).name}": source
+        for folder, sources in data_files.items()
+        for source in sources
+    }
+    assert installed == {
+        f"etc/jupyter/{relative}": f"jupyter-config/{relative}"
+        for relative in bundle.STUDENT_LAB_CONFIG
+    }
+    for source in installed.values():
+        assert json.loads((student_bundle.root / source).read_text())
 
 
 def test_no_solution_code_and_no_hidden_test_is_in_the_bundle(student_bundle):

@@ -7,7 +7,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from grader import example_weights
 from grader.course import REPO_ROOT, Course, NbgraderError
-from grader.notebook_cells import answer_cells, graded_cells, nbgrader_meta, read
+from grader.notebook_cells import answer_cells, graded_cells, graded_sections, nbgrader_meta, read
 
 COURSE = Course()
 ASSIGNMENTS = COURSE.assignments()
@@ -35,6 +35,8 @@ def test_regenerating_the_student_release_changes_nothing(tmp_path):
                 f"notebooks/{assignment}/{solution.name} is not what solutions/ generates: "
                 f"run `grader release {assignment}` and commit the result (never edit notebooks/ by hand)"
             )
+    index = scratch.release_notebook(ASSIGNMENTS[0], ASSIGNMENTS[0]).parents[1] / "README.md"
+    assert index.read_text() == (REPO_ROOT / "notebooks" / "README.md").read_text()
 
 
 @pytest.mark.parametrize("path", SOLUTIONS + RELEASES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
@@ -59,7 +61,7 @@ def test_each_notebook_has_one_read_only_setup_cell_that_does_all_the_imports(pa
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
-def test_each_notebook_ends_with_summary_and_exercises(path):
+def test_each_notebook_ends_with_summary_exercises_and_how_to_submit(path):
     headings = [
         line
         for c in read(path).cells
@@ -67,7 +69,36 @@ def test_each_notebook_ends_with_summary_and_exercises(path):
         for line in c.source.splitlines()
         if line.startswith("## ")
     ]
-    assert headings[-2:] == ["## Summary", "## Exercises"]
+    assert headings[-3:] == ["## Summary", "## Exercises", "## Submitting"]
+    submitting = read(path).cells[-1].source
+    assert "**Validate first.**" in submitting and f"`{path.name}`" in submitting
+    weights = {"03_lenet5": "lenet5.weights.h5", "04_alexnet": "cifar_alexnet.weights.h5"}
+    if path.parent.name in weights:
+        assert f"`{weights[path.parent.name]}`" in submitting
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
+def test_each_exercise_heading_shows_the_points_of_its_tests(path):
+    sections = graded_sections(read(path))
+    assert sections and sections[0][0], "a graded test comes before any exercise heading"
+    for heading, shown, points in sections:
+        assert shown == points, f"{heading!r} shows {shown} points; its tests give {points}"
+
+
+def test_the_notebooks_link_to_each_other_in_order_and_the_release_has_an_index():
+    for i, path in enumerate(SOLUTIONS):
+        links = read(path).cells[0].source.splitlines()[2]
+        if i > 0:
+            assert f"(../{SOLUTIONS[i - 1].parent.name}/{SOLUTIONS[i - 1].name})" in links
+        if i < len(SOLUTIONS) - 1:
+            assert f"(../{SOLUTIONS[i + 1].parent.name}/{SOLUTIONS[i + 1].name})" in links
+    index = (REPO_ROOT / "notebooks" / "README.md").read_text()
+    rows = [line for line in index.splitlines() if line.startswith("| [")]
+    assert [row.split("](")[1].split(")")[0] for row in rows] == [
+        p.relative_to(REPO_ROOT / "notebooks").as_posix() for p in RELEASES
+    ]
+    for row, path in zip(rows, SOLUTIONS, strict=True):
+        assert row.endswith(f"| {sum(points for _, _, points in graded_sections(read(path)))} |")
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
