@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all sweep release book lint bench clean
+.PHONY: demo test test-all sweep release book formgrader lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ release: $(STAMP)
 # (`grader book --with-solutions` for the instructors' edition).
 book: $(STAMP)
 	$(BIN)/grader book
+
+# nbgrader's formgrader (manual grading, the gradebook) in JupyterLab on this course.
+formgrader: $(STAMP)
+	$(BIN)/grader formgrader
 
 bench: $(STAMP)
 	$(BIN)/python bench/lenet5.py

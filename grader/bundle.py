@@ -55,9 +55,14 @@ NBGRADER_INSTRUCTOR_PLUGINS = (
     "menu",
 )
 NBGRADER_INSTRUCTOR_SERVER_EXTENSIONS = ("assignment_list", "course_list", "formgrader")
+# JupyterLab's news announcements are off too: a toast asking to fetch news from the internet
+# over the student's first notebook.
 STUDENT_LAB_CONFIG = {
     "labconfig/page_config.json": {
-        "disabledExtensions": {f"@jupyter/nbgrader:{p}": True for p in NBGRADER_INSTRUCTOR_PLUGINS}
+        "disabledExtensions": {
+            **{f"@jupyter/nbgrader:{p}": True for p in NBGRADER_INSTRUCTOR_PLUGINS},
+            "@jupyterlab/apputils-extension:announcements": True,
+        }
     },
     "jupyter_server_config.d/student_lab.json": {
         "ServerApp": {
@@ -298,7 +303,9 @@ Each notebook ends with a "Submitting" section; in short:
    03 and 04 also the weights file the training cell saved next to it (`lenet5.weights.h5`,
    `cifar_alexnet.weights.h5`): the grader evaluates those weights and never trains.
 3. **Where:** as your instructor says: usually an upload to the course's learning platform,
-   or nbgrader's exchange when the course runs one.
+   or nbgrader's exchange when the course runs one (then switch the lab's assignment list
+   back on: `jupyter labextension enable @jupyter/nbgrader:assignment-list` and
+   `jupyter server extension enable nbgrader.server_extensions.assignment_list`).
 
 Do not rename the notebooks or the weights files, and do not delete or copy cells: grading
 finds your answers by the cells' ids. Each exercise's heading shows its points; hidden tests

@@ -176,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     formgrader.add_argument(
         "--no-browser", action="store_true", help="print the address instead of opening a browser"
     )
+    formgrader.add_argument(
+        "lab_options",
+        nargs=argparse.REMAINDER,
+        help="options passed on to JupyterLab, after -- (e.g. -- --ServerApp.ip=0.0.0.0)",
+    )
 
     doctor = commands.add_parser(
         "doctor",
@@ -234,12 +239,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"({time.perf_counter() - started:.0f} s)"
             )
         elif args.command == "formgrader":
-            import subprocess
-
             command = args.course.formgrader_command(args.port, open_browser=not args.no_browser)
-            return subprocess.call(
-                command, cwd=args.course.root, env=args.course.tools_environment()
-            )
+            command += [option for option in args.lab_options if option != "--"]
+            # JupyterLab takes this process's place: Ctrl+C and signals reach it directly.
+            os.chdir(args.course.root)
+            os.execve(command[0], command, args.course.tools_environment())
         elif args.command == "doctor":
             from grader import doctor as doctor_job
 

@@ -21,10 +21,13 @@ from collections.abc import Iterator
 
 # absl's log prefix: severity letter, MMDD, time, thread id, file:line] (e.g.
 # "I0000 00:00:1795393435.094496    5488 port.cc:153] oneDNN custom operations are on"),
-# and absl's one-line notice that comes before the first of them.
+# absl's one-line notice that comes before the first of them, and the second line of the
+# CPU-feature notice (shown when TF_CPP_MIN_LOG_LEVEL allows it).
 RUNTIME_LOG_LINE = re.compile(
     r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\] .*"
-    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR)$"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|To enable the following instructions: .*, in other operations, rebuild TensorFlow with the "
+    r"appropriate compiler flags\.)$"
 )
 
 

@@ -52,6 +52,7 @@ def test_version(capsys):
             ],
         ),  # fmt: skip
         (["doctor"], ["--cases", "--data"]),
+        (["formgrader"], ["--course", "--port", "--no-browser"]),
     ],
     ids=lambda value: " ".join(value) if value and value[0] != "--version" else None,
 )
@@ -152,3 +153,48 @@ def test_commands_work_on_the_course_around_the_working_folder(tmp_path, capsys,
     code, out, _ = _run(capsys, "release", "01_pooling")
     assert code == 0 and out.strip() == "notebooks/01_pooling/01_pooling.ipynb"
     assert course.release_notebook("01_pooling", "01_pooling").is_file()
+
+
+def test_formgrader_opens_on_the_course_without_an_activated_environment(tmp_path):
+    """`grader formgrader`, with nothing of the virtual environment on PATH (as when it is not
+    activated): formgrader's pages load (nbgrader runs alembic by name for the gradebook)."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    course = Course.scratch_copy(Course(), tmp_path / "course")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    grader_command = os.path.join(os.path.dirname(sys.executable), "grader")
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
+    log = tmp_path / "formgrader.log"
+    with open(log, "w") as out:
+        lab = subprocess.Popen(
+            [grader_command, "formgrader", "--course", str(course.root), "--port", str(port),
+             "--no-browser", "--", "--IdentityProvider.token=t", "--ServerApp.allow_root=True"],
+            env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline, status = time.monotonic() + 90, None
+            while status is None and time.monotonic() < deadline and lab.poll() is None:
+                try:
+                    status = urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/formgrader/manage_assignments?token=t", timeout=30
+                    ).status
+                except OSError:
+                    time.sleep(0.5)
+            # The page's script then asks for the assignments: the gradebook is made here.
+            api = f"http://127.0.0.1:{port}/formgrader/api/assignments?token=t"
+            assignments = json.loads(urllib.request.urlopen(api, timeout=60).read())
+        finally:
+            lab.terminate()
+            lab.wait(30)
+    assert status == 200, log.read_text()[-3000:]
+    assert (course.root / "gradebook.db").is_file()
+    assert isinstance(assignments, list)

@@ -22,9 +22,11 @@ from grader.batch import gradebook
 from grader.batch.runner import Progress
 from grader.course import Course
 from grader.demo import format_grades, grade_examples, load_students
+from tests.lab_browser import graded_pages
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "example_grades.csv")
 COURSE = Course()
+ARTIFACTS = COURSE.root / "build" / "test-artifacts" / "lab"
 
 pytestmark = [pytest.mark.slow, pytest.mark.long]
 
@@ -130,3 +132,16 @@ def test_every_student_gets_feedback_and_a_failure_explains_itself(graded):
     for (student, assignment), explanation in explanations.items():
         feedback = html.unescape(graded.feedback_file(student, assignment, assignment).read_text())
         assert explanation in feedback, (student, assignment)
+
+
+def test_a_feedback_page_and_the_report_read_well_in_a_browser(graded):
+    """Offline, as files: no MathJax, math as MathML, no page wider than the window, tests
+    titled by grade id, the report linking each student to their feedback."""
+    seen = graded_pages(graded, "plausible_bugs", "01_pooling", ARTIFACTS)
+    assert "MathJax" not in seen["feedback_html"] and seen["mathml"] > 0
+    assert not seen["feedback_too_wide"] and not seen["report_too_wide"]
+    assert "test_pool2d_same" in seen["feedback"] and "Test cell" not in seen["feedback"]
+    assert "No response." not in seen["feedback"]
+    assert "feedback/plausible_bugs/01_pooling/01_pooling.html" in seen["report_html"]
+    assert "Why points were lost" in seen["report"]
+    assert "'same' padding was filled with zeros" in seen["report"]  # the likely cause, counted

@@ -57,10 +57,7 @@ def passed(message: str) -> None:
 
 # Printed under a visible check that passed when hidden cases follow at grading: a visible
 # pass is not the grade (Otter-Grader's "all public tests passed" says the same).
-HIDDEN_CASES_FOLLOW = (
-    "  These are the visible cases. When your notebook is graded, hidden cases with fresh "
-    "random inputs run too, and they decide the points."
-)
+HIDDEN_CASES_FOLLOW = "  (visible cases; when your notebook is graded, hidden cases with fresh inputs decide the points)"
 
 
 def _visible_run_of_a_check_with_hidden_cases(check: Callable, args, kwargs) -> bool:
@@ -101,6 +98,10 @@ def student_check(check: Check) -> Check:
             if note:
                 failure.add_line(note)
             raise
+        except NotImplementedError as error:
+            if str(error):  # raised with a message: by a library, not by the released stub
+                raise
+            raise not_written_yet(args[0] if args else None) from None
         finally:
             _show_student_stderr(student_stderr.getvalue())
         note = platform_note(take_disagreements())
@@ -111,6 +112,18 @@ def student_check(check: Check) -> Check:
         return result
 
     return run  # type: ignore[return-value]
+
+
+def not_written_yet(answer: object) -> CheckFailure:
+    """The failure for an answer that still raises the released stub's bare
+    ``NotImplementedError()``: one line that says so, not a traceback through the check."""
+    name = getattr(answer, "__name__", None)
+    return CheckFailure(
+        f"{name or 'the answer'} is not written yet",
+        "your code in the answer cell",
+        "raise NotImplementedError() (the cell as it was released)",
+        "replace `raise NotImplementedError()` with your code, run that cell, then this test",
+    )
 
 
 def _show_student_stderr(text: str) -> None:
