@@ -102,6 +102,10 @@ def build(with_solutions: bool = False, output: Path | None = None, quiet: bool 
     return Edition(output, ["index", *pages])
 
 
+# "[02 · Padding ...](../02_padding/02_padding.ipynb)": the course's folders, one per notebook.
+SIBLING_NOTEBOOK = re.compile(r"\]\(\.\./([^/)]+)/\1\.ipynb\)")
+
+
 def reader_notebook(solution, release, with_solutions: bool):
     """The solution notebook as a reader sees it (see the module's docstring)."""
     stubs = {
@@ -137,6 +141,8 @@ def reader_notebook(solution, release, with_solutions: bool):
             display["id"] = f"{cell.get('id', meta['grade_id'])}-shown"
             cells.append(display)
             tags.append("remove-input")
+        if cell.cell_type == "markdown":  # the notebooks' links to each other: pages here
+            cell.source = SIBLING_NOTEBOOK.sub(r"](\1.ipynb)", cell.source)
         cell.metadata.pop("nbgrader", None)
         cells.append(cell)
     notebook.cells = cells[:1] + [_run_it_yourself()] + cells[1:]

@@ -235,6 +235,7 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as work:
         result = student_session(Path(work) / "student", Path(work) / "scratch", target)
     print(json.dumps(result["seconds"], indent=2))
+    print(f"Validate dialog: {len(result['validate']):,} characters")
     demo = REPO_ROOT / "build" / "demo"  # `make demo` grades the example students there
     if demo.is_dir():
         graded_pages(Course(demo), "plausible_bugs", "01_pooling", target)
