@@ -101,7 +101,9 @@ def _bind(statement: ast.stmt, found: _Definitions) -> None:
             for node in ast.walk(target):
                 if isinstance(node, ast.Name):
                     found.add(node.id, statement)
-    else:  # for/with/if/try at top level: whatever they bind, with the whole statement
+    else:  # for/with/if/try at top level: whatever they bind, with the whole statement,
+        # except an import, which binds its name to its module whatever surrounds it (the
+        # setup cell imports Keras inside `with tensorflow_runtime_log_hidden():`)
         for node in ast.walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 found.add(node.id, statement)
@@ -109,7 +111,7 @@ def _bind(statement: ast.stmt, found: _Definitions) -> None:
                 found.add(node.name, statement)
             elif isinstance(node, ast.Import | ast.ImportFrom):
                 for alias in node.names:
-                    found.add((alias.asname or alias.name).split(".")[0], statement)
+                    found.add((alias.asname or alias.name).split(".")[0], node)
 
 
 def _called_name(node: ast.AST) -> str | None:
