@@ -66,7 +66,9 @@ class SubmissionRecord:
         return sum(s["max_score"] for s in self.scores)
 
     def problems(self) -> list[str]:
-        """Everything that went wrong, for the report and the feedback."""
+        """Everything that went wrong, failed tests included; ``needs_a_look`` is the part
+        that is not an ordinary wrong answer (what the report, the summary and the head of
+        the student's feedback list)."""
         notes = [f["problem"] for f in self.findings]
         notes += [
             f"{e['grade_id'] or 'cell ' + str(e['index'] + 1)}: {e['explanation']}"
@@ -333,7 +335,7 @@ def _merge(course: Course, db_url: str, record: SubmissionRecord, result: TaskRe
     gradebook.write_autograded(autograded, executed, submitted)
     gradebook.save(db_url, assignment, student, executed, submitted / collect.TIMESTAMP)
     record.scores = [asdict(g) for g in gradebook.grades(db_url, assignment, student)]
-    notes = record.problems()
+    notes = record.needs_a_look()  # failed tests explain themselves under their cells
     for name, notebook in executed.items():
         path = course.feedback_file(student, assignment, name)
         feedback.write(path, notebook, db_url, assignment, student, notes)
