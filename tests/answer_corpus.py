@@ -293,6 +293,14 @@ POOL_OUTPUT_SHAPE = [
     Entry("pool_output_shape", "floor and ceil (correct)", shape_function(), None),
     Entry(
         "pool_output_shape",
+        "not answered (the released stub)",
+        "def pool_output_shape(input_shape, pool_size, strides=None, padding='valid'):\n"
+        "    # YOUR CODE HERE\n"
+        "    raise NotImplementedError()\n",
+        "replace `raise NotImplementedError()` with your code",
+    ),
+    Entry(
+        "pool_output_shape",
         "integer ceil with -(-n // s) (correct)",
         shape_function(same="(-(-height // sh), -(-width // sw), channels)"),
         None,
