@@ -22,7 +22,7 @@ def test_math_becomes_mathml_and_code_spans_stay_as_written():
 
 def test_tests_are_listed_by_grade_id_and_mathjax_is_gone():
     page = (
-        "<html><head><script src='https://cdn/mathjax/MathJax.js?config=TeX'></script>"
+        "<html><head><!-- Load mathjax --><script src='https://cdn/mathjax/MathJax.js?config=TeX'></script>"
         "<script type='text/x-mathjax-config'>MathJax.Hub.Config({})</script></head><body>"
         '<li><a href="#test_pool2d_same">Test cell</a> (Score: 0 / 2)</li></body></html>'
     )

@@ -97,7 +97,8 @@ def with_mathml(markdown: str) -> str:
 _TEST_CELL_LINK = re.compile(r'<a href="#([^"]+)">Test cell</a>')
 _MATHJAX = re.compile(
     r"<script[^>]*>(?:(?!</script>).)*?MathJax(?:(?!</script>).)*</script>|"
-    r"<script[^>]*mathjax[^>]*>\s*</script>",
+    r"<script[^>]*mathjax[^>]*>\s*</script>|"
+    r"<!--[^>]*mathjax[^>]*-->",  # the template's comments around them
     re.DOTALL | re.IGNORECASE,
 )
 _PAGE_STYLE = "<style>img{max-width:100%;height:auto}div.math{overflow-x:auto}</style>"
