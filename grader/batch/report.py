@@ -150,8 +150,10 @@ def _page(outcome, png: bytes) -> str:
         )
     parts.append("</table>")
 
-    parts.append("<h2>Every student</h2><table><tr><th>student</th>")
-    parts += [f"<th>{esc(q)}<br>({m:g})</th>" for q, m in questions]
+    # As wide as the page: grade ids break after their underscores, and a class with many
+    # questions scrolls inside the table's own box, not the page.
+    parts.append("<h2>Every student</h2><div style='overflow-x:auto'><table><tr><th>student</th>")
+    parts += [f"<th>{esc(q).replace('_', '_<wbr>')}<br>({m:g})</th>" for q, m in questions]
     parts.append("<th>total</th><th>time (s)</th><th>to look at</th></tr>")
     for r in records:
         by_id = {s["grade_id"]: s for s in r.scores}
@@ -173,7 +175,7 @@ def _page(outcome, png: bytes) -> str:
             f"<td><b>{r.score:g}</b>/{r.max_score:g}</td><td>{status}</td><td>{len(r.needs_a_look())}</td></tr>"
         )
         parts.append("".join(row))
-    parts.append("</table></body></html>")
+    parts.append("</table></div></body></html>")
     return "\n".join(parts)
 
 
