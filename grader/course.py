@@ -193,7 +193,7 @@ class Course:
                 points = sum(points for _, _, points in graded_sections(released))
                 link = notebook.relative_to(notebook.parents[1]).as_posix()
                 rows.append(f"| [{title}]({link}) | {points} |")
-        index = notebook.parents[1] / "README.md"
+        index = self.root / self.directories.release_directory / "README.md"
         index.write_text(
             "# The notebooks\n\n"
             "Open them in order: each builds on the one before, links to the next, and ends "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -144,7 +145,7 @@ def test_importing_keras_in_a_fresh_process_prints_no_runtime_lines():
         "    os.write(2, b'written while importing\\n')\n"
         "print('imported', file=sys.stderr)\n"
     )
-    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO_ROOT
     )
@@ -199,7 +200,7 @@ def test_the_server_loads_validate_but_not_the_instructor_extensions(tmp_path):
         "app.find_server_extensions()\n"
         "import json; print(json.dumps(app.jpserver_extensions))\n"
     )
-    env = {**__import__("os").environ, "JUPYTER_CONFIG_PATH": str(tmp_path / "config")}
+    env = {**os.environ, "JUPYTER_CONFIG_PATH": str(tmp_path / "config")}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
     )
