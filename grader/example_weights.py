@@ -36,10 +36,18 @@ class TrainedWeights:
     # The answer cells (grade_ids) the training reads: a change elsewhere in the notebook
     # leaves the weights as they are.
     answers: tuple[str, ...]
+    # The notebook's training function (one of ``answers``), which trains on the training set
+    # less its validation set, as the student does; None: the recipe on the whole set.
+    train_function: str | None = None
 
 
 LENET5_WEIGHTS = TrainedWeights(
-    "03_lenet5", "lenet5.weights.h5", "LENET5", "LENET5_SEED", ("build_lenet5", "preprocess")
+    "03_lenet5",
+    "lenet5.weights.h5",
+    "LENET5",
+    "LENET5_SEED",
+    ("build_lenet5", "preprocess", "train_lenet5"),
+    train_function="train_lenet5",
 )
 CIFAR_ALEXNET_WEIGHTS = TrainedWeights(
     "04_alexnet",
@@ -73,6 +81,8 @@ def _fingerprint(solution: Path, weights: TrainedWeights, kind: str) -> str:
         digest.update(f"{grade_id}\n{cells[grade_id].source}\n".encode())
     for part in (recipe.describe(), str(seed), kind):
         digest.update(part.encode())
+    if weights.train_function:  # trained as the student trains: the validation set held out
+        digest.update(b"validation held out")
     return digest.hexdigest()[:16]
 
 
@@ -133,21 +143,32 @@ def _reference_builder(solution: Path, weights: TrainedWeights):
 
 def _train(solution: Path, weights: TrainedWeights, kind: str):
     from grader.notebook_cells import load_answers
-    from grader.training import train_from_scratch
+    from grader.training import hold_out_validation, train_from_scratch
 
     recipe, seed = _recipe_and_seed(weights)
+    answers = load_answers(solution)
     build = _reference_builder(solution, weights)
     if weights is LENET5_WEIGHTS:
         from grader.datasets import load_mnist
 
         (x_train, y_train), _ = load_mnist()
-        x_train = load_answers(solution)["preprocess"](x_train)
+        x_train = answers["preprocess"](x_train)
     else:
         from grader.datasets import load_cifar10
 
         (x_train, y_train), _ = load_cifar10()
+    validation = None
+    if weights.train_function:  # as the student trains: the validation set held out
+        (x_train, y_train), validation = hold_out_validation(x_train, y_train)
     return train_from_scratch(
-        build, x_train, y_train, recipe, seed=seed, epochs=1 if kind == "undertrained" else None
+        build,
+        x_train,
+        y_train,
+        recipe,
+        seed=seed,
+        validation=validation,
+        train=answers[weights.train_function] if weights.train_function else None,
+        stop_after=1 if kind == "undertrained" else None,
     )
 
 

@@ -92,6 +92,25 @@ def plot_curves(x, curves: dict[str, list[float]], xlabel: str, ylabel: str, tit
     return fig
 
 
+def plot_learning_curves(history: dict[str, list[float]], title: str = ""):
+    """Loss and accuracy after every epoch, on the training batches and on the validation
+    set, side by side (``history`` as Keras's History.history holds them)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    epochs = range(1, len(history["loss"]) + 1)
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        ax.plot(epochs, history[metric], marker="o", label="training batches (while learning)")
+        ax.plot(
+            epochs, history[f"val_{metric}"], marker="o", label="validation set (after the epoch)"
+        )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def plot_shape_flow(flows: dict[str, list[tuple[str, int]]], title: str = ""):
     """Spatial size (height) after each layer, one line per model; a model that collapses
     ends with a cross at the layer Keras refused (size 0)."""

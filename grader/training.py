@@ -4,7 +4,11 @@ accuracy thresholds, the benchmarks, the example submissions and the instructors
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,22 +47,32 @@ class Recipe:
             f"{self.epochs} epochs{smoothing}{shifts}{decay}"
         )
 
-    def optimizer_for(self, n_samples: int) -> keras.optimizers.Optimizer:
-        learning_rate = self.learning_rate
-        steps_per_epoch = math.ceil(n_samples / self.batch_size)
-        if self.cosine_decay:
-            warmup_steps = round(self.warmup_epochs * steps_per_epoch)
-            learning_rate = keras.optimizers.schedules.CosineDecay(
-                0.0 if warmup_steps else self.learning_rate,
-                self.epochs * steps_per_epoch - warmup_steps,
-                warmup_target=self.learning_rate if warmup_steps else None,
-                warmup_steps=warmup_steps,
-            )
+    def schedule_for(self, steps_per_epoch: int, epochs: int | None = None):
+        """The learning rate over a run of ``epochs`` (the recipe's by default): a number when
+        constant, else Keras's CosineDecay, warmed up first when the recipe says so."""
+        if not self.cosine_decay:
+            return self.learning_rate
+        total_steps = (epochs or self.epochs) * steps_per_epoch
+        warmup_steps = round(self.warmup_epochs * steps_per_epoch)
+        return keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup_steps else self.learning_rate,
+            total_steps - warmup_steps,
+            warmup_target=self.learning_rate if warmup_steps else None,
+            warmup_steps=warmup_steps,
+        )
+
+    def optimizer_for(
+        self, steps_per_epoch: int, epochs: int | None = None
+    ) -> keras.optimizers.Optimizer:
+        learning_rate = self.schedule_for(steps_per_epoch, epochs)
         if self.optimizer == "sgd":
             return keras.optimizers.SGD(
                 learning_rate, momentum=0.9, nesterov=True, weight_decay=self.weight_decay or None
             )
         return keras.optimizers.Adam(learning_rate)
+
+    def loss(self) -> keras.losses.Loss:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing)
 
 
 # The course's LeNet-5 recipe (bench/lenet5.py measures it; bench/README.md has the figures).
@@ -84,6 +98,91 @@ CLASSIC = Recipe(
 )
 
 
+# Every notebook holds out the last 5,000 training images for validation, as Keras's
+# validation_split does: the recipes were chosen, and the learning curves are drawn, on them;
+# the test set is used once, for the final accuracy.
+VALIDATION_IMAGES = 5_000
+
+
+def hold_out_validation(x: np.ndarray, y: np.ndarray, size: int = VALIDATION_IMAGES):
+    """((x_fit, y_fit), (x_val, y_val)): the last ``size`` examples held out, never trained on."""
+    if not 0 < size < len(x):
+        raise ValueError(f"cannot hold out {size} of {len(x)} training examples for validation")
+    return (x[:-size], y[:-size]), (x[-size:], y[-size:])
+
+
+def one_hot(labels: np.ndarray, classes: int = 10) -> np.ndarray:
+    """Integer labels as one-hot rows, the targets label smoothing needs."""
+    return keras.utils.to_categorical(np.ravel(labels), classes)
+
+
+class TrainingBatches(keras.utils.PyDataset):
+    """A training set as shuffled batches of (images, one-hot labels), drawn anew every epoch.
+
+    With ``max_shift``, every image is also moved by a random whole-pixel shift in
+    [-max_shift, max_shift] on both axes, drawn anew every epoch (the border repeats the
+    image's edge: background, for MNIST). The draws come from ``seed`` alone, and an epoch's
+    are made before it starts, so a batch does not depend on when Keras asks for it.
+    """
+
+    def __init__(
+        self, images, labels, batch_size: int, *, seed: int, max_shift: int = 0, classes: int = 10
+    ):
+        super().__init__()
+        self.images, self.targets = images, one_hot(labels, classes)
+        self.batch_size, self.max_shift = batch_size, max_shift
+        self.rng = np.random.default_rng(seed)
+        self._draw_epoch()
+
+    def _draw_epoch(self) -> None:
+        self.order = self.rng.permutation(len(self.images))
+        if self.max_shift:
+            self.offsets = self.rng.integers(0, 2 * self.max_shift + 1, size=(len(self.images), 2))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.images) / self.batch_size)
+
+    def __getitem__(self, index: int):
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        images = self.images[rows]
+        if self.max_shift:
+            images = shifted(images, self.offsets[rows], self.max_shift)
+        return images, self.targets[rows]
+
+    def on_epoch_end(self) -> None:
+        self._draw_epoch()
+
+
+def fit_with_recipe(
+    model: keras.Model,
+    training_batches: TrainingBatches,
+    validation_data,
+    recipe: Recipe,
+    *,
+    epochs: int | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int | str = "auto",
+) -> keras.callbacks.History:
+    """Any recipe as compile and fit: the notebooks' training exercises write this for their
+    own recipe; the benchmarks use it to compare recipes."""
+    epochs = epochs or recipe.epochs
+    model.compile(
+        optimizer=recipe.optimizer_for(len(training_batches), epochs),
+        loss=recipe.loss(),
+        metrics=["accuracy"],
+    )
+    return model.fit(
+        training_batches,
+        validation_data=validation_data,
+        epochs=epochs,
+        callbacks=[*callbacks, keras.callbacks.TerminateOnNaN()],
+        verbose=verbose,
+    )
+
+
+TrainFunction = Callable[..., keras.callbacks.History]
+
+
 def train_from_scratch(
     build: Callable[[], keras.Model],
     x: np.ndarray,
@@ -91,115 +190,113 @@ def train_from_scratch(
     recipe: Recipe,
     *,
     seed: int,
-    epochs: int | None = None,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    train: TrainFunction | None = None,
+    stop_after: int | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 0,
 ) -> keras.Model:
-    """Seed, build, compile and fit: the same seed, data and code give the same weights.
+    """Seed, build, then ``train(model, training_batches, validation_data, epochs=...,
+    callbacks=...)`` (a notebook's training function; by default the recipe itself) on the
+    fit set ``x, y``: the same seed, data and code give the same weights. ``model.history``
+    holds the curves.
 
-    ``epochs`` stops early (e.g. an undertrained model) while keeping the recipe's schedule.
+    ``validation`` is (images, integer labels). ``stop_after`` stops after that many epochs
+    (an undertrained model) while keeping the recipe's schedule.
     """
     seed_everything(seed)
-    epochs = epochs or recipe.epochs
-    if verbose:  # one progress bar for the whole run, however many fits it takes
-        callbacks = [*callbacks, TrainingProgress(epochs)]
     model = build()
-    model.compile(
-        optimizer=recipe.optimizer_for(len(x)),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
-        metrics=["accuracy"],
-    )
-    targets = keras.utils.to_categorical(y, 10)
-    if not recipe.max_shift:
-        model.fit(
-            x,
-            targets,
-            batch_size=recipe.batch_size,
-            epochs=epochs,
-            shuffle=True,
-            callbacks=list(callbacks),
-            verbose=verbose,
+    batches = TrainingBatches(x, y, recipe.batch_size, seed=seed, max_shift=recipe.max_shift)
+    callbacks = [*callbacks, TrainingProgress()] if verbose else list(callbacks)
+    if stop_after:
+        callbacks.append(StopAfter(stop_after))
+    validation_data = None if validation is None else (validation[0], one_hot(validation[1]))
+    if train is None:
+        fit_with_recipe(
+            model, batches, validation_data, recipe, callbacks=callbacks, verbose=verbose
         )
-        return model
-    rng = np.random.default_rng(seed)
-    for epoch in range(epochs):  # fresh shifts every epoch
-        model.fit(
-            random_shifts(x, recipe.max_shift, rng),
-            targets,
-            batch_size=recipe.batch_size,
-            initial_epoch=epoch,
-            epochs=epoch + 1,
-            shuffle=True,
-            callbacks=list(callbacks),
-            verbose=verbose,
-        )
+    else:
+        with contextlib.redirect_stdout(sys.stdout if verbose else io.StringIO()):
+            train(model, batches, validation_data, epochs=recipe.epochs, callbacks=callbacks)
     return model
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Stops training after ``epochs`` epochs, whatever fit was asked for."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= self.epochs:
+            self.model.stop_training = True
 
 
 def load_or_train(
     build: Callable[[], keras.Model],
     weights_file: str | Path,
-    x: np.ndarray,
-    y: np.ndarray,
+    train: Callable[[keras.Model], keras.callbacks.History],
     recipe: Recipe,
     *,
     seed: int,
-) -> keras.Model:
-    """A notebook's trained model: ``build()`` with the weights in ``weights_file`` when the
-    file exists (delete it to train again); while grading without it, the untrained model
-    (the accuracy test then fails and says why: nothing is trained while grading); else
-    trained from scratch with ``recipe`` and saved to ``weights_file``, to be submitted."""
+) -> tuple[keras.Model, dict | None]:
+    """A notebook's trained model and its learning curves (None when unknown).
+
+    ``build()`` with the weights in ``weights_file`` when the file exists (delete it to train
+    again); while grading without it, the untrained model (the accuracy test then fails and
+    says why: nothing is trained while grading); else seeded, built, trained by
+    ``train(model)`` (the student's training function) and saved to ``weights_file``, to be
+    submitted, with the curves beside it (``history_path``).
+    """
     weights = Path(weights_file)
+    curves = history_path(weights)
     print("recipe:", recipe.describe())
     if weights.exists():
         model = build()
         model.load_weights(weights)
         print(f"loaded {weights} (delete it to train again)")
-    elif grading_mode():
-        model = build()
+        return model, json.loads(curves.read_text()) if curves.exists() else None
+    if grading_mode():
         print(
             f"{weights} was not submitted: the model stays untrained and the accuracy test will fail"
         )
-    else:
-        started = time.perf_counter()
-        model = train_from_scratch(build, x, y, recipe, seed=seed, verbose=1)
-        minutes, seconds = divmod(round(time.perf_counter() - started), 60)
-        print(f"trained in {minutes} min {seconds} s" if minutes else f"trained in {seconds} s")
-        model.save_weights(weights)
-        print(f"saved {weights}: submit it with this notebook")
-    return model
+        return build(), None
+    seed_everything(seed)
+    model = build()
+    started = time.perf_counter()
+    history = train(model)
+    print(f"trained in {clock(time.perf_counter() - started)} (minutes:seconds)")
+    model.save_weights(weights)
+    print(f"saved {weights}: submit it with this notebook")
+    if not isinstance(history, keras.callbacks.History):
+        print("(your training function returned no History: no learning curves to draw)")
+        return model, None
+    record = {name: [float(v) for v in values] for name, values in history.history.items()}
+    curves.write_text(json.dumps(record, indent=1) + "\n")
+    return model, record
+
+
+def history_path(weights_file: str | Path) -> Path:
+    """Where the learning curves of a weights file are kept: lenet5.history.json beside
+    lenet5.weights.h5."""
+    weights = Path(weights_file)
+    return weights.with_name(weights.name.removesuffix(".weights.h5") + ".history.json")
 
 
 class TrainingProgress(keras.callbacks.ProgbarLogger):
-    """Keras's progress bar, with each epoch counted out of the whole run and the time left.
-
-    One instance serves every ``fit`` of a run: ``train_from_scratch`` fits once per epoch to
-    draw fresh shifts, and Keras alone would print "Epoch 3/3" where the run is at epoch 3
-    of 12. After each epoch a line gives the time elapsed and an estimate of the rest (the
-    mean epoch so far, times the epochs left).
-    """
-
-    def __init__(self, total_epochs: int | None = None):
-        super().__init__()
-        self.total_epochs = total_epochs
-        self.started: float | None = None
-        self.epochs_timed = 0
-
-    def set_params(self, params):
-        super().set_params(params)
-        if self.total_epochs:
-            self.epochs = self.total_epochs
+    """Keras's progress bar, and after each epoch a line with the time elapsed and an estimate
+    of the rest (the mean epoch so far, times the epochs left): a student waiting for a
+    12-epoch run on a laptop knows whether to wait or come back later."""
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        if self.started is None:
-            self.started = time.perf_counter()
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
-        self.epochs_timed += 1
         elapsed = time.perf_counter() - self.started
-        left = elapsed / self.epochs_timed * max(self.epochs - (epoch + 1), 0)
+        left = elapsed / (epoch + 1) * max(self.epochs - (epoch + 1), 0)
         if self.verbose:
             print(
                 f"epoch {epoch + 1} of {self.epochs} done: {clock(elapsed)} elapsed, "
@@ -214,14 +311,15 @@ def clock(seconds: float) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
-def random_shifts(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
-    """Each (H, W, C) image moved by a random whole-pixel shift in [-max_shift, max_shift] on
-    both axes; the border is repeated from the image's own edge (background, for MNIST)."""
+def shifted(images: np.ndarray, offsets: np.ndarray, max_shift: int) -> np.ndarray:
+    """Each (H, W, C) image moved by its (row, column) offset, 0..2*max_shift meaning
+    -max_shift..max_shift pixels; the border is repeated from the image's own edge."""
     n, height, width, _ = images.shape
     widths = ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0))
     windows = sliding_window_view(np.pad(images, widths, mode="edge"), (height, width), axis=(1, 2))
-    rows, cols = rng.integers(0, 2 * max_shift + 1, size=(2, n))
-    return np.ascontiguousarray(windows[np.arange(n), rows, cols].transpose(0, 2, 3, 1))
+    return np.ascontiguousarray(
+        windows[np.arange(n), offsets[:, 0], offsets[:, 1]].transpose(0, 2, 3, 1)
+    )
 
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:

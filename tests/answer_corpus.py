@@ -1382,6 +1382,151 @@ FLATTEN_SIZES = [
     ),
 ]
 
+# The recipe's compile and fit, with switches for the mistakes below.
+TRAIN = """
+def train_lenet5(model, training_batches, validation_data, epochs=12, callbacks=()):
+    schedule = {schedule}
+    model.compile(optimizer={optimizer}, loss={loss}, metrics={metrics})
+    {keep}model.fit(training_batches, validation_data={validation}, epochs={epochs},
+                     callbacks={callbacks}{extra})
+"""
+TRAIN_RIGHT = dict(
+    schedule="keras.optimizers.schedules.CosineDecay(0.05, decay_steps=epochs * len(training_batches))",
+    optimizer="keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)",
+    loss="keras.losses.CategoricalCrossentropy(label_smoothing=0.1)",
+    metrics='["accuracy"]',
+    keep="return ",
+    validation="validation_data",
+    epochs="epochs",
+    callbacks="[*callbacks, keras.callbacks.TerminateOnNaN()]",
+    extra="",
+)
+
+
+def train(**mistake) -> str:
+    return TRAIN.format(**{**TRAIN_RIGHT, **mistake})
+
+
+TRAIN_LENET5 = [
+    Entry("train_lenet5", "the recipe (correct)", train(), None),
+    Entry(
+        "train_lenet5",
+        "history kept, then returned; callbacks appended (correct)",
+        """
+def train_lenet5(model, training_batches, validation_data, epochs=12, callbacks=()):
+    steps = len(training_batches) * epochs
+    sgd = keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.05, decay_steps=steps, alpha=0.0), momentum=0.9, nesterov=True)
+    model.compile(sgd, keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"])
+    history = model.fit(training_batches, epochs=epochs, validation_data=validation_data,
+                        callbacks=list(callbacks) + [keras.callbacks.TerminateOnNaN()], verbose=0)
+    return history
+""",
+        None,
+    ),
+    Entry(
+        "train_lenet5",
+        "TerminateOnNaN that raises (correct)",
+        train(callbacks="[*callbacks, keras.callbacks.TerminateOnNaN(raise_error=True)]"),
+        None,
+    ),
+    Entry(
+        "train_lenet5",
+        "loss by name with smoothing in a function (correct)",
+        train(loss="lambda y, p: keras.losses.categorical_crossentropy(y, p, label_smoothing=0.1)"),
+        None,
+    ),
+    Entry(
+        "train_lenet5",
+        "nothing written but a return",
+        "def train_lenet5(model, training_batches, validation_data, epochs=12, callbacks=()):\n    return None\n",
+        "call model.compile",
+    ),
+    Entry(
+        "train_lenet5",
+        "constant learning rate",
+        train(schedule="0.05"),
+        "the learning rate stays 0.05",
+    ),
+    Entry(
+        "train_lenet5",
+        "decay_steps in epochs",
+        train(schedule="keras.optimizers.schedules.CosineDecay(0.05, decay_steps=epochs)"),
+        "decay_steps counts steps (batches)",
+    ),
+    Entry(
+        "train_lenet5",
+        "decay over the recipe's 12 epochs",
+        train(schedule="keras.optimizers.schedules.CosineDecay(0.05, 12 * len(training_batches))"),
+        "the recipe's 12 epochs, not `epochs`",
+    ),
+    Entry(
+        "train_lenet5",
+        "another starting rate",
+        train(
+            schedule="keras.optimizers.schedules.CosineDecay(0.01, epochs * len(training_batches))"
+        ),
+        "the recipe starts at 0.05",
+    ),
+    Entry(
+        "train_lenet5",
+        "exponential decay",
+        train(
+            schedule="keras.optimizers.schedules.ExponentialDecay(0.05, len(training_batches), 0.5)"
+        ),
+        "the recipe's schedule is CosineDecay",
+    ),
+    Entry(
+        "train_lenet5", "Adam", train(optimizer='"adam"'), "the recipe: sgd at learning rate 0.05"
+    ),
+    Entry(
+        "train_lenet5",
+        "momentum without Nesterov",
+        train(optimizer="keras.optimizers.SGD(schedule, momentum=0.9)"),
+        "the recipe: sgd",
+    ),
+    Entry(
+        "train_lenet5",
+        "no label smoothing",
+        train(loss='"categorical_crossentropy"'),
+        "the loss has no label smoothing",
+    ),
+    Entry(
+        "train_lenet5",
+        "from_logits on softmax outputs",
+        train(loss="keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)"),
+        "from_logits stays False",
+    ),
+    Entry("train_lenet5", "no accuracy metric", train(metrics="[]"), "metrics=['accuracy']"),
+    Entry(
+        "train_lenet5",
+        "accuracy logged as 'acc'",  # Keras 3 logs it under the name given: no "accuracy" curve
+        train(metrics='["acc"]'),
+        "metrics=['accuracy']",
+    ),
+    Entry(
+        "train_lenet5", "no validation", train(validation="None"), "validation_data=validation_data"
+    ),
+    Entry("train_lenet5", "the recipe's 12 epochs", train(epochs="12"), "not the recipe's 12"),
+    Entry("train_lenet5", "a fixed 10 epochs", train(epochs="10"), "fit(..., epochs=epochs)"),
+    Entry(
+        "train_lenet5",
+        "half an epoch per epoch",
+        train(extra=", steps_per_epoch=len(training_batches) // 2"),
+        "fit on training_batches itself",
+    ),
+    Entry(
+        "train_lenet5",
+        "the given callbacks dropped",
+        train(callbacks="[keras.callbacks.TerminateOnNaN()]"),
+        "pass the `callbacks` argument on to fit",
+    ),
+    Entry(
+        "train_lenet5", "no TerminateOnNaN", train(callbacks="list(callbacks)"), "TerminateOnNaN()"
+    ),
+    Entry("train_lenet5", "History not returned", train(keep=""), "return model.fit(...)"),
+]
+
 # -- notebook 04 ---------------------------------------------------------------------------------
 
 ALEX = """
@@ -2116,6 +2261,7 @@ CORPUS: list[Entry] = [
     *BUILD_LENET5,
     *PREPROCESS,
     *FLATTEN_SIZES,
+    *TRAIN_LENET5,
     *BUILD_ALEXNET,
     *LRN_ENTRIES,
     *MULTIPLY_ADDS,

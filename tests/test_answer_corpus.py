@@ -42,6 +42,7 @@ TESTS = {
     "build_lenet5": ("03_lenet5", ["test_build_lenet5"]),
     "preprocess": ("03_lenet5", ["test_preprocess"]),
     "flatten_sizes": ("03_lenet5", ["test_flatten_sizes"]),
+    "train_lenet5": ("03_lenet5", ["test_train_lenet5"]),
     "build_alexnet": ("04_alexnet", ["test_build_alexnet"]),
     # The notebook's optional, ungraded two-GPU check (a source line instead of a grade_id).
     "build_alexnet(groups=2)": (

@@ -228,12 +228,91 @@ def test_weights_below_the_threshold_fail_and_above_pass(lenet_reference, tmp_pa
 def test_the_instructor_can_retrain_a_submission_without_weights(
     lenet_reference, small_test_set, tmp_path, monkeypatch
 ):
+    """With the retrain option, the student's model and preprocessing are trained with the
+    course recipe on what the notebook trains on: the training set less its validation set."""
+    from grader import training
+
     x, y = small_test_set
+    rng = np.random.default_rng(2)
+    x_train = rng.integers(0, 256, (training.VALIDATION_IMAGES + 10, 28, 28), dtype=np.uint8)
+    y_train = rng.integers(0, 10, len(x_train)).astype(np.uint8)
     monkeypatch.setenv("CNN_COURSE_GRADING", "1")
     monkeypatch.setenv("CNN_COURSE_RETRAIN", "1")
-    retrained = []
-    check_submitted_weights(lenet_reference, tmp_path, x, y, threshold=0.0, train=retrained.append)
-    assert len(retrained) == 1
+    calls = []
+    monkeypatch.setattr(
+        training, "train_from_scratch", lambda build, *args, **kwargs: calls.append((args, kwargs))
+    )
+    check_submitted_weights(
+        lenet_reference, tmp_path, x, y, threshold=0.0, x_train=x_train, y_train=y_train
+    )
+    [((x_fit, y_fit, recipe), settings)] = calls
+    assert x_fit.shape == (10, 32, 32, 1) and recipe is training.LENET5
+    assert len(settings["validation"][0]) == training.VALIDATION_IMAGES
+
+
+def test_the_training_exercise_passes_the_reference_and_its_hidden_cases(lenet_reference):
+    check.check_train_lenet5(lenet_reference["train_lenet5"])
+    check.check_train_lenet5(lenet_reference["train_lenet5"], seed=None)
+
+
+def recipe_training(**mistake):
+    """A train_lenet5 with one mistake: what students write on the way to the recipe."""
+
+    def train(model, training_batches, validation_data, epochs=12, callbacks=()):
+        decay_steps = mistake.get("decay_steps", epochs * len(training_batches))
+        schedule = mistake.get(
+            "learning_rate", keras.optimizers.schedules.CosineDecay(0.05, decay_steps)
+        )
+        optimizer = mistake.get("optimizer") or keras.optimizers.SGD(
+            schedule, momentum=0.9, nesterov=True
+        )
+        loss = mistake.get("loss", keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
+        model.compile(optimizer=optimizer, loss=loss, metrics=mistake.get("metrics", ["accuracy"]))
+        own = [] if mistake.get("no_terminate_on_nan") else [keras.callbacks.TerminateOnNaN()]
+        history = model.fit(
+            training_batches,
+            validation_data=None if mistake.get("no_validation") else validation_data,
+            epochs=mistake.get("epochs", epochs),
+            callbacks=own + ([] if mistake.get("drop_callbacks") else list(callbacks)),
+        )
+        return None if mistake.get("no_return") else history
+
+    return train
+
+
+@pytest.mark.parametrize(
+    "mistake, cause",
+    [
+        (
+            {"learning_rate": 0.05},
+            "the learning rate stays 0.05: the recipe decays it along a cosine",
+        ),
+        ({"decay_steps": 2}, "decay_steps counts steps (batches): epochs * len(training_batches)"),
+        ({"optimizer": "adam"}, "the recipe: sgd at learning rate 0.05"),
+        ({"loss": "categorical_crossentropy"}, "the loss has no label smoothing"),
+        ({"metrics": []}, "compile(..., metrics=['accuracy'])"),
+        ({"no_validation": True}, "fit(..., validation_data=validation_data)"),
+        ({"epochs": 12}, "the argument, not the recipe's 12"),
+        ({"drop_callbacks": True}, "pass the `callbacks` argument on to fit"),
+        ({"no_terminate_on_nan": True}, "keras.callbacks.TerminateOnNaN()"),
+        ({"no_return": True}, "return model.fit(...)"),
+    ],
+)
+def test_the_training_check_explains_each_mistake(mistake, cause):
+    with pytest.raises(CheckFailure) as failure:
+        check.check_train_lenet5(recipe_training(**mistake))
+    assert cause in (failure.value.cause or "")
+
+
+def test_a_schedule_over_the_recipes_epochs_instead_of_the_argument_is_named():
+    def train(model, training_batches, validation_data, epochs=12, callbacks=()):
+        return recipe_training(decay_steps=12 * len(training_batches))(
+            model, training_batches, validation_data, epochs, callbacks
+        )
+
+    with pytest.raises(CheckFailure) as failure:
+        check.check_train_lenet5(train)
+    assert failure.value.cause == "the schedule decays over the recipe's 12 epochs, not `epochs`"
 
 
 def test_the_check_returns_no_number_that_nbgrader_would_take_as_partial_credit(

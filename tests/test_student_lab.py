@@ -173,7 +173,7 @@ def test_training_counts_epochs_over_the_whole_run_with_the_time_left():
     assert re.findall(r"^Epoch (\d)/(\d)$", text, re.M) == [("1", "3"), ("2", "3"), ("3", "3")]
     lines = re.findall(r"^epoch (\d) of 3 done: \d+:\d\d elapsed, about \d+:\d\d left$", text, re.M)
     assert lines == ["1", "2", "3"]
-    assert isinstance(TrainingProgress(3), keras.callbacks.ProgbarLogger)
+    assert isinstance(TrainingProgress(), keras.callbacks.ProgbarLogger)
 
 
 def test_a_bundle_installs_a_student_lab_without_nbgrader_instructor_tools(tmp_path):

@@ -19,6 +19,7 @@ from grader.checks.accuracy import check_test_accuracy
 from grader.checks.architecture import build_model, compare_models
 from grader.checks.compare import Answer, Mistake, assert_answers_match, require_type
 from grader.checks.failure import FIXED_ANSWER, CheckFailure, passed, student_check
+from grader.checks.fitting import check_training_function
 from grader.checks.oracle import independent, verified
 
 WEIGHTS_FILE = "lenet5.weights.h5"
@@ -180,6 +181,17 @@ def check_flatten_sizes(size_for_36: int, size_for_24: int) -> None:
     )
 
 
+# -- the student's compile and fit -------------------------------------------------------------------
+
+
+@student_check
+def check_train_lenet5(train_lenet5: Callable, *, seed: int | None = 0) -> None:
+    """train_lenet5's compile and fit against the LeNet-5 recipe, on a small problem."""
+    from grader.training import LENET5
+
+    check_training_function(train_lenet5, LENET5, "train_lenet5", seed=seed)
+
+
 # -- the trained model's accuracy ------------------------------------------------------------------
 
 
@@ -190,16 +202,28 @@ def check_accuracy(
     weights_path: str | Path = WEIGHTS_FILE,
     *,
     threshold: float | None = None,
+    x_train=None,
+    y_train=None,
     x_test=None,
     y_test=None,
-    train=None,
 ) -> None:
     """Load the submitted weights into the student's model and measure MNIST test accuracy
-    (see :func:`grader.checks.accuracy.check_test_accuracy`)."""
+    (see :func:`grader.checks.accuracy.check_test_accuracy`). With the training set given,
+    the instructor's retrain option trains the student's model and preprocessing with the
+    course recipe, on the digits the notebook trains on (all but the validation set)."""
+    from grader.training import LENET5, LENET5_SEED, hold_out_validation, train_from_scratch
+
     if x_test is None:
         from grader.datasets import load_mnist
 
         _, (x_test, y_test) = load_mnist()
+
+    def retrain(model):
+        (x_fit, y_fit), validation = hold_out_validation(preprocess(x_train), y_train)
+        train_from_scratch(
+            lambda: model, x_fit, y_fit, LENET5, seed=LENET5_SEED, validation=validation
+        )
+
     check_test_accuracy(
         build_lenet5,
         weights_path,
@@ -209,7 +233,7 @@ def check_accuracy(
         dataset="MNIST",
         builder="build_lenet5()",
         prepare=preprocess,
-        train=train,
+        train=None if x_train is None else retrain,
     )
     # Returns nothing on purpose: nbgrader reads a number left as a test cell's value as
     # partial credit, so a check must never leave one.
