@@ -3,11 +3,12 @@
     .venv/bin/python bench/calibrate.py lenet5 --seeds 0 1 2 3 4 5 6 7            # runs only
     .venv/bin/python bench/calibrate.py lenet5 --seeds 0 1 2 3 4 5 6 7 --calibrate
 
-Each (configuration, seed) trains the reference solution with the course recipe from scratch,
-in its own process so that the configuration's environment (TF_ENABLE_ONEDNN_OPTS,
-DNNL_MAX_CPU_ISA) takes effect before TensorFlow loads, and records the final test accuracy
+Each (configuration, seed) trains the reference solution from scratch as a student does (its
+own training function, on the training set less the 5,000 validation images), in its own
+process so that the configuration's environment (TF_ENABLE_ONEDNN_OPTS, DNNL_MAX_CPU_ISA)
+takes effect before TensorFlow loads, and records the final validation and test accuracies
 in bench/results/calibration_<notebook>.json as soon as it finishes (a run already recorded
-is not repeated, so an interrupted calibration resumes). ``--calibrate`` then writes
+under the same PROTOCOL is not repeated, so an interrupted calibration resumes). ``--calibrate`` then writes
 grader/calibration/<notebook>.json from every recorded run:
 
     threshold = min(worst run, mean - k * sd), rounded down to 0.01 points,
@@ -39,8 +40,17 @@ CONFIGURATIONS = {
 }
 
 
+# How a run trains and is measured; runs recorded under another protocol are not counted.
+PROTOCOL = (
+    "the reference solution's own training function (train_lenet5 / train_cifar_alexnet, or the "
+    "recipe's compile and fit where the notebook has none), fit on the training set less its "
+    "last 5,000 images (hold_out_validation), final accuracy on the test set"
+)
+
+
 def one_run(notebook: str, seed: int) -> dict:
-    """Train the reference with the course recipe and return the final test accuracy."""
+    """Train the reference with the course recipe as a student does and return the final
+    validation and test accuracies."""
     import time
 
     import keras
@@ -48,25 +58,37 @@ def one_run(notebook: str, seed: int) -> dict:
 
     from grader.datasets import load_cifar10, load_mnist
     from grader.notebook_cells import load_answers
-    from grader.training import CIFAR_ALEXNET, LENET5, accuracy, train_from_scratch
+    from grader.training import (
+        CIFAR_ALEXNET,
+        LENET5,
+        accuracy,
+        hold_out_validation,
+        train_from_scratch,
+    )
 
     if notebook == "lenet5":
         answers = load_answers(ROOT / "solutions" / "03_lenet5" / "03_lenet5.ipynb")
         build, prepare = answers["build_lenet5"], answers["preprocess"]
+        train = answers.get("train_lenet5")
         (x_train, y_train), (x_test, y_test) = load_mnist()
         x_train, x_test, recipe = prepare(x_train), prepare(x_test), LENET5
     else:
         answers = load_answers(ROOT / "solutions" / "04_alexnet" / "04_alexnet.ipynb")
-        build = answers["build_cifar_alexnet"]
+        build, train = answers["build_cifar_alexnet"], answers.get("train_cifar_alexnet")
         (x_train, y_train), (x_test, y_test) = load_cifar10("jpeg")
         recipe = CIFAR_ALEXNET
+    (x_fit, y_fit), validation = hold_out_validation(x_train, y_train)
     started = time.perf_counter()
-    model = train_from_scratch(build, x_train, y_train, recipe, seed=seed)
+    model = train_from_scratch(
+        build, x_fit, y_fit, recipe, seed=seed, validation=validation, train=train
+    )
     return {
         "seed": seed,
         "final_accuracy": accuracy(model, x_test, y_test),
+        "final_validation_accuracy": accuracy(model, *validation),
         "train_seconds": round(time.perf_counter() - started, 1),
         "recipe": recipe.describe(),
+        "protocol": PROTOCOL,
         "machine": machine(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -80,36 +102,15 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, {'AVX-512' if avx512 else 'no AVX-512'}"
 
 
-def benchmark_runs(notebook: str) -> list[dict]:
-    """The course recipe's runs that bench/<notebook>.py recorded (default platform settings:
-    oneDNN on), as calibration runs."""
-    path = ROOT / "bench" / "results" / f"{notebook}.json"
-    results = json.loads(path.read_text())
-    summary = results["recipes"][notebook]
-    return [
-        {
-            "seed": run["seed"],
-            "final_accuracy": run["final_accuracy"],
-            "train_seconds": run["train_seconds"],
-            "recipe": summary["description"],
-            "machine": f"{results['machine']['processor']}, {results['machine']['cores']} cores",
-            "tensorflow": results["machine"]["tensorflow"],
-            "keras": results["machine"]["keras"],
-            "config": "onednn-on",
-            "date": results["date"],
-            "source": f"bench/results/{notebook}.json",
-        }
-        for run in summary["runs"]
-    ]
-
-
 def results_path(notebook: str) -> Path:
     return ROOT / "bench" / "results" / f"calibration_{notebook}.json"
 
 
 def load_results(notebook: str) -> dict:
     path = results_path(notebook)
-    return json.loads(path.read_text()) if path.exists() else {"notebook": notebook, "runs": []}
+    results = json.loads(path.read_text()) if path.exists() else {"notebook": notebook, "runs": []}
+    results["runs"] = [run for run in results["runs"] if run.get("protocol") == PROTOCOL]
+    return results
 
 
 def main() -> None:
@@ -122,11 +123,6 @@ def main() -> None:
         "--configs", nargs="*", choices=sorted(CONFIGURATIONS), default=["onednn-on", "onednn-off"]
     )
     parser.add_argument("--calibrate", action="store_true", help="write the calibration record")
-    parser.add_argument(
-        "--include-benchmark-runs",
-        action="store_true",
-        help="count the course recipe's runs recorded by bench/<notebook>.py too",
-    )
     parser.add_argument("--one-run", type=int, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
 
@@ -135,13 +131,6 @@ def main() -> None:
         return
 
     results = load_results(args.notebook)
-    if args.include_benchmark_runs:
-        for run in benchmark_runs(args.notebook):
-            if not any(
-                r["config"] == run["config"] and r["seed"] == run["seed"] for r in results["runs"]
-            ):
-                results["runs"].append(run)
-        results_path(args.notebook).write_text(json.dumps(results, indent=2) + "\n")
     for config in args.configs:
         for seed in args.seeds:
             if any(r["config"] == config and r["seed"] == seed for r in results["runs"]):
@@ -160,7 +149,10 @@ def main() -> None:
             run["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
             results["runs"].append(run)
             results_path(args.notebook).write_text(json.dumps(results, indent=2) + "\n")
-            print(f"    final test accuracy {run['final_accuracy']:.4f} ({run['train_seconds']} s)")
+            print(
+                f"    final validation accuracy {run['final_validation_accuracy']:.4f}, "
+                f"test accuracy {run['final_accuracy']:.4f} ({run['train_seconds']} s)"
+            )
 
     if args.calibrate:
         from grader.thresholds import CALIBRATION_DIR, calibrated_threshold
@@ -171,8 +163,19 @@ def main() -> None:
             "date": datetime.now(UTC).strftime("%Y-%m-%d"),
             "recipe": runs[-1]["recipe"],
             "data": "load_mnist()" if args.notebook == "lenet5" else "load_cifar10('jpeg')",
+            "protocol": PROTOCOL,
             "runs": [
-                {k: r[k] for k in ("config", "seed", "final_accuracy", "train_seconds", "machine")}
+                {
+                    k: r[k]
+                    for k in (
+                        "config",
+                        "seed",
+                        "final_accuracy",
+                        "final_validation_accuracy",
+                        "train_seconds",
+                        "machine",
+                    )
+                }
                 for r in runs
             ],
             # Runs of one seed on several configurations are not independent draws.

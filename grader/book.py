@@ -76,9 +76,13 @@ def build(with_solutions: bool = False, output: Path | None = None, quiet: bool 
             pages.append(path.stem)
         if assignment in example_weights.BY_ASSIGNMENT:
             weights = example_weights.BY_ASSIGNMENT[assignment]
-            shutil.copy2(
-                example_weights.weights_for(assignment, "reference"), source / weights.file_name
-            )
+            trained = example_weights.weights_for(assignment, "reference")
+            shutil.copy2(trained, source / weights.file_name)
+            if example_weights.curves_of(trained).exists():  # the learning curves' figure
+                shutil.copy2(
+                    example_weights.curves_of(trained),
+                    example_weights.curves_of(source / weights.file_name),
+                )
     _student_bundle(course, source / BUNDLE_ZIP)
     (source / "index.md").write_text(landing_page(pages, with_solutions))
     (source / "_static").mkdir()

@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,9 +176,11 @@ def _train(solution: Path, weights: TrainedWeights, kind: str):
 def store(model, target: Path) -> None:
     """Save a model's weights at ``target`` atomically (a reader never sees half a file),
     without the optimizer's state, which a trained model's save_weights would add (twice
-    the size) and which loading into a fresh model ignores."""
+    the size) and which loading into a fresh model ignores; and, when the model was just
+    trained, its learning curves beside them (``curves_of``), as the notebook's cell does."""
     import keras
 
+    history = getattr(getattr(model, "history", None), "history", None)
     if getattr(model, "optimizer", None) is not None:
         weights = model.get_weights()
         model = keras.models.clone_model(model)  # the same layers, never compiled
@@ -193,6 +196,17 @@ def store(model, target: Path) -> None:
         os.replace(partial, target)
     finally:
         Path(partial).unlink(missing_ok=True)
+    if history:
+        curves = {name: [float(v) for v in values] for name, values in history.items()}
+        curves_of(target).write_text(json.dumps(curves, indent=1) + "\n")
+
+
+def curves_of(weights: Path) -> Path:
+    """The learning curves recorded when ``weights`` were trained (lenet5.history.json beside
+    lenet5.weights.h5, as the notebook's training cell writes them)."""
+    from grader.training import history_path
+
+    return history_path(weights)
 
 
 def commit() -> None:
@@ -207,8 +221,11 @@ def commit() -> None:
             target = committed_path(assignment, kind)
             if committed_problem(assignment, kind) is not None:
                 model = _reference_builder(solution, spec)()
-                model.load_weights(weights_for(assignment, kind))
+                trained = weights_for(assignment, kind)
+                model.load_weights(trained)
                 store(model, target)  # the layers' weights only, whatever the cache holds
+                if curves_of(trained).exists():
+                    shutil.copyfile(curves_of(trained), curves_of(target))
             files[target.name] = {
                 "sha256": sha256_of(target),
                 "bytes": target.stat().st_size,

@@ -236,10 +236,10 @@ class StopAfter(keras.callbacks.Callback):
 def load_or_train(
     build: Callable[[], keras.Model],
     weights_file: str | Path,
-    train: Callable[[keras.Model], keras.callbacks.History],
     recipe: Recipe,
     *,
     seed: int,
+    train: Callable[[keras.Model], keras.callbacks.History],
 ) -> tuple[keras.Model, dict | None]:
     """A notebook's trained model and its learning curves (None when unknown).
 

@@ -47,14 +47,14 @@ def test_without_a_weights_file_the_model_is_trained_and_saved_with_its_curves(
 ):
     monkeypatch.delenv(GRADING_VARIABLE, raising=False)
     weights = tmp_path / "tiny.weights.h5"
-    trained, history = load_or_train(build, weights, tiny_training(data), TINY, seed=1)
+    trained, history = load_or_train(build, weights, TINY, seed=1, train=tiny_training(data))
     assert weights.exists() and len(history["loss"]) == TINY.epochs
     assert json.loads(history_path(weights).read_text()) == history
     out = capsys.readouterr().out
     assert "recipe: adam at learning rate 0.01" in out and "trained in" in out
     assert f"saved {weights}: submit it" in out
 
-    loaded, curves = load_or_train(build, weights, tiny_training(data), TINY, seed=1)
+    loaded, curves = load_or_train(build, weights, TINY, seed=1, train=tiny_training(data))
     assert f"loaded {weights} (delete it to train again)" in capsys.readouterr().out
     assert curves == history
     for a, b in zip(trained.get_weights(), loaded.get_weights(), strict=True):
@@ -68,7 +68,7 @@ def test_nothing_is_trained_while_grading(tmp_path, capsys, monkeypatch):
         raise AssertionError("trained while grading")
 
     weights = tmp_path / "tiny.weights.h5"
-    model, history = load_or_train(build, weights, refuse, TINY, seed=1)
+    model, history = load_or_train(build, weights, TINY, seed=1, train=refuse)
     assert model.built and history is None and not weights.exists()
     assert "was not submitted: the model stays untrained" in capsys.readouterr().out
 

@@ -259,14 +259,27 @@ def expected_loss(recipe: Recipe, targets: np.ndarray, outputs: np.ndarray) -> f
     return float(verified("cross-entropy", keras_value, formula, "label smoothing", atol=1e-5))
 
 
+def schedule_in_keras(recipe: Recipe) -> str:
+    """The recipe's schedule as the Keras call that makes it, for the failure's hint."""
+    steps = "epochs * len(training_batches)"
+    if not recipe.warmup_epochs:
+        return f"CosineDecay({recipe.learning_rate:g}, decay_steps={steps})"
+    warmup = f"{recipe.warmup_epochs:g} * len(training_batches)"
+    return (
+        f"CosineDecay(0.0, decay_steps={steps} - warmup_steps, warmup_target="
+        f"{recipe.learning_rate:g}, warmup_steps={warmup})"
+    )
+
+
 def _schedule_mistake(got: np.ndarray, recipe: Recipe, steps_per_epoch: int, epochs: int) -> str:
     """Why a learning-rate sequence differs from the recipe's, when it is a known mistake."""
-    shape = f"CosineDecay({recipe.learning_rate:g}, decay_steps=epochs * len(training_batches))"
+    shape = schedule_in_keras(recipe)
     if np.allclose(got, got[0], rtol=1e-6) and recipe.cosine_decay:
         return (
             f"the learning rate stays {got[0]:g}: the recipe decays it along a cosine to 0 over "
             f"the whole run: {shape}"
         )
+    warmup = round(recipe.warmup_epochs * steps_per_epoch)
     for wrong_total, why in (
         (recipe.epochs * steps_per_epoch, f"the recipe's {recipe.epochs} epochs, not `epochs`"),
         (
@@ -274,16 +287,18 @@ def _schedule_mistake(got: np.ndarray, recipe: Recipe, steps_per_epoch: int, epo
             "epochs, where decay_steps counts steps (batches): epochs * len(training_batches)",
         ),
     ):
-        if wrong_total == epochs * steps_per_epoch:
+        if wrong_total == epochs * steps_per_epoch or wrong_total <= warmup:
             continue
         steps = np.arange(len(got))
-        warmup = round(recipe.warmup_epochs * steps_per_epoch)
         if np.allclose(got, _cosine(steps, recipe, warmup, wrong_total), rtol=1e-4, atol=1e-7):
             return f"the schedule decays over {why}"
     if not math.isclose(
         got[0], expected_learning_rates(recipe, steps_per_epoch, epochs)[0], rel_tol=1e-4
     ):
-        return f"the first step's rate is {got[0]:g}: the recipe starts at {recipe.learning_rate:g}, as {shape} does"
+        start = (
+            "rises from 0 over the first epoch" if warmup else f"starts at {recipe.learning_rate:g}"
+        )
+        return f"the first step's rate is {got[0]:g}: the recipe {start}, as {shape} does"
     return f"the recipe's schedule is {shape}"
 
 
