@@ -128,3 +128,15 @@ def test_the_same_seed_trains_the_same_weights_through_a_training_function(data)
 def test_stop_after_ends_a_run_early_on_the_full_schedule(data):
     model = train_from_scratch(build, *data, TINY, seed=4, stop_after=1)
     assert len(model.history.history["loss"]) == 1
+
+
+def test_unreadable_curves_beside_the_weights_are_ignored_with_a_note(
+    tmp_path, data, capsys, monkeypatch
+):
+    monkeypatch.delenv(GRADING_VARIABLE, raising=False)
+    weights = tmp_path / "tiny.weights.h5"
+    load_or_train(build, weights, TINY, seed=1, train=tiny_training(data))
+    history_path(weights).write_text("not json")
+    model, curves = load_or_train(build, weights, TINY, seed=1, train=tiny_training(data))
+    assert curves is None and model.built
+    assert "is not the learning curves this notebook saved" in capsys.readouterr().out
