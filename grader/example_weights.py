@@ -55,7 +55,8 @@ CIFAR_ALEXNET_WEIGHTS = TrainedWeights(
     "cifar_alexnet.weights.h5",
     "CIFAR_ALEXNET",
     "CIFAR_ALEXNET_SEED",
-    ("build_cifar_alexnet",),
+    ("build_cifar_alexnet", "train_cifar_alexnet"),
+    train_function="train_cifar_alexnet",
 )
 BY_ASSIGNMENT = {w.assignment: w for w in (LENET5_WEIGHTS, CIFAR_ALEXNET_WEIGHTS)}
 KINDS = ("reference", "undertrained")

@@ -28,6 +28,7 @@ from grader.checks.compare import (
     results_of,
 )
 from grader.checks.failure import CheckFailure, passed, student_check
+from grader.checks.fitting import check_training_function
 from grader.checks.oracle import keras_lrn, keras_receptive_fields, verified
 from grader.checks.shapes import describe_layer
 
@@ -525,6 +526,14 @@ def check_build_cifar_alexnet(build_cifar_alexnet: Callable) -> None:
 
 
 @student_check
+def check_train_cifar_alexnet(train_cifar_alexnet: Callable, *, seed: int | None = 0) -> None:
+    """train_cifar_alexnet's compile and fit against the CIFAR-10 recipe, on a small problem."""
+    from grader.training import CIFAR_ALEXNET
+
+    check_training_function(train_cifar_alexnet, CIFAR_ALEXNET, "train_cifar_alexnet", seed=seed)
+
+
+@student_check
 def check_accuracy(
     build_cifar_alexnet: Callable,
     weights_path: str | Path = WEIGHTS_FILE,
@@ -532,9 +541,30 @@ def check_accuracy(
     x_test,
     y_test,
     threshold: float | None = None,
-    train=None,
+    x_train=None,
+    y_train=None,
 ) -> None:
-    """The submitted weights in the student's model, on the CIFAR-10 test set."""
+    """The submitted weights in the student's model, on the CIFAR-10 test set. With the
+    training set given, the instructor's retrain option trains the student's model with the
+    course recipe on the images the notebook trains on (all but the validation set)."""
+    from grader.training import (
+        CIFAR_ALEXNET,
+        CIFAR_ALEXNET_SEED,
+        hold_out_validation,
+        train_from_scratch,
+    )
+
+    def retrain(model):
+        (x_fit, y_fit), validation = hold_out_validation(x_train, y_train)
+        train_from_scratch(
+            lambda: model,
+            x_fit,
+            y_fit,
+            CIFAR_ALEXNET,
+            seed=CIFAR_ALEXNET_SEED,
+            validation=validation,
+        )
+
     check_test_accuracy(
         build_cifar_alexnet,
         weights_path,
@@ -543,7 +573,7 @@ def check_accuracy(
         threshold=thresholds.CIFAR_ALEXNET_MIN_TEST_ACCURACY if threshold is None else threshold,
         dataset="CIFAR-10",
         builder="build_cifar_alexnet()",
-        train=train,
+        train=None if x_train is None else retrain,
     )
     # Returns nothing on purpose: nbgrader reads a number left as a test cell's value as
     # partial credit.
