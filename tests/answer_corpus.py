@@ -1487,6 +1487,14 @@ def train_lenet5(model, training_batches, validation_data, epochs=12, callbacks=
     ),
     Entry(
         "train_lenet5",
+        "notebook 04's weight decay",
+        train(
+            optimizer="keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=5e-4)"
+        ),
+        "leave weight_decay out",
+    ),
+    Entry(
+        "train_lenet5",
         "no label smoothing",
         train(loss='"categorical_crossentropy"'),
         "the loss has no label smoothing",
@@ -1789,6 +1797,86 @@ BUILD_CIFAR_ALEXNET = [
         "left-right",
     ),
     Entry("build_cifar_alexnet", "no flip", cifar(front="L.Rescaling(1 / 255),"), "RandomFlip"),
+]
+
+# The CIFAR-10 recipe's compile and fit: notebook 03's, with a warm-up and weight decay.
+TRAIN_CIFAR = """
+def train_cifar_alexnet(model, training_batches, validation_data, epochs=6, callbacks=()):
+    warmup_steps = len(training_batches)
+    schedule = {schedule}
+    model.compile(optimizer={optimizer}, loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+                  metrics=["accuracy"])
+    return model.fit(training_batches, validation_data=validation_data, epochs=epochs,
+                     callbacks=[*callbacks, keras.callbacks.TerminateOnNaN()])
+"""
+TRAIN_CIFAR_RIGHT = dict(
+    schedule="keras.optimizers.schedules.CosineDecay(0.0, epochs * len(training_batches) - warmup_steps, "
+    "warmup_target=0.08, warmup_steps=warmup_steps)",
+    optimizer="keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=5e-4)",
+)
+
+
+def train_cifar(**mistake) -> str:
+    return TRAIN_CIFAR.format(**{**TRAIN_CIFAR_RIGHT, **mistake})
+
+
+TRAIN_CIFAR_ALEXNET = [
+    Entry("train_cifar_alexnet", "the recipe (correct)", train_cifar(), None),
+    Entry(
+        "train_cifar_alexnet",
+        "keyword arguments, alpha=0 spelt out (correct)",
+        train_cifar(
+            schedule="keras.optimizers.schedules.CosineDecay(initial_learning_rate=0.0, "
+            "decay_steps=(epochs - 1) * len(training_batches), alpha=0.0, warmup_target=0.08, "
+            "warmup_steps=len(training_batches))"
+        ),
+        None,
+    ),
+    Entry(
+        "train_cifar_alexnet",
+        "nothing written but a return",
+        "def train_cifar_alexnet(model, training_batches, validation_data, epochs=6, callbacks=()):\n"
+        "    return None\n",
+        "call model.compile",
+    ),
+    Entry(
+        "train_cifar_alexnet",
+        "notebook 03's schedule: no warm-up",
+        train_cifar(
+            schedule="keras.optimizers.schedules.CosineDecay(0.08, epochs * len(training_batches))"
+        ),
+        "the recipe rises from 0 over the first epoch",
+    ),
+    Entry(
+        "train_cifar_alexnet",
+        "the warm-up counted in decay_steps",
+        train_cifar(
+            schedule="keras.optimizers.schedules.CosineDecay(0.0, epochs * len(training_batches), "
+            "warmup_target=0.08, warmup_steps=warmup_steps)"
+        ),
+        "decay_steps counts the steps after the warm-up",
+    ),
+    Entry(
+        "train_cifar_alexnet",
+        "the recipe's 6 epochs",
+        train_cifar(
+            schedule="keras.optimizers.schedules.CosineDecay(0.0, 6 * len(training_batches) - warmup_steps, "
+            "warmup_target=0.08, warmup_steps=warmup_steps)"
+        ),
+        "the recipe's 6 epochs, not `epochs`",
+    ),
+    Entry(
+        "train_cifar_alexnet",
+        "no weight decay",
+        train_cifar(optimizer="keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)"),
+        "weight_decay=0.0005",
+    ),
+    Entry(
+        "train_cifar_alexnet",
+        "Adam",
+        train_cifar(optimizer="keras.optimizers.Adam(schedule)"),
+        "the recipe: sgd at learning rate 0.08",
+    ),
 ]
 
 # More single mistakes, one for each remaining cause the checks can name.
@@ -2267,6 +2355,7 @@ CORPUS: list[Entry] = [
     *MULTIPLY_ADDS,
     *RECEPTIVE_FIELDS,
     *BUILD_CIFAR_ALEXNET,
+    *TRAIN_CIFAR_ALEXNET,
     *MORE,
     *COVERAGE,
 ]

@@ -280,6 +280,100 @@ def test_saved_weights_are_scored_against_the_threshold(tiny_cifar, tmp_path, ca
     )
 
 
+def test_the_retrain_option_trains_on_the_training_set_less_its_validation_set(
+    alexnet_reference, tiny_cifar, tmp_path, monkeypatch
+):
+    """With the retrain option, the student's network is trained with the course recipe on
+    what the notebook trains on: the training set less its validation set."""
+    from grader import training
+
+    images, labels = tiny_cifar
+    rng = np.random.default_rng(3)
+    x_train = rng.integers(0, 256, (training.VALIDATION_IMAGES + 10, 32, 32, 3), dtype=np.uint8)
+    y_train = rng.integers(0, 10, (len(x_train), 1)).astype(np.uint8)
+    monkeypatch.setenv("CNN_COURSE_GRADING", "1")
+    monkeypatch.setenv("CNN_COURSE_RETRAIN", "1")
+    calls = []
+    monkeypatch.setattr(
+        training, "train_from_scratch", lambda build, *args, **kwargs: calls.append((args, kwargs))
+    )
+    check.check_accuracy(
+        alexnet_reference["build_cifar_alexnet"],
+        tmp_path / check.WEIGHTS_FILE,
+        x_test=images,
+        y_test=labels,
+        threshold=0.0,
+        x_train=x_train,
+        y_train=y_train,
+    )
+    [((x_fit, y_fit, recipe), settings)] = calls
+    assert len(x_fit) == 10 and recipe is training.CIFAR_ALEXNET
+    assert len(settings["validation"][0]) == training.VALIDATION_IMAGES
+    assert settings["seed"] == training.CIFAR_ALEXNET_SEED
+
+
+# -- the training exercise ---------------------------------------------------------------------
+
+
+def test_the_training_exercise_passes_the_reference_and_its_hidden_cases(alexnet_reference):
+    check.check_train_cifar_alexnet(alexnet_reference["train_cifar_alexnet"])
+    check.check_train_cifar_alexnet(alexnet_reference["train_cifar_alexnet"], seed=None)
+
+
+def cifar_training(**mistake):
+    """A train_cifar_alexnet with one mistake: what students write on the way to the recipe,
+    warm-up and weight decay included."""
+
+    def train(model, training_batches, validation_data, epochs=6, callbacks=()):
+        warmup = len(training_batches)
+        steps_after_warmup = mistake.get("decay_steps", lambda epochs, steps: (epochs - 1) * steps)
+        decay_steps = steps_after_warmup(epochs, len(training_batches))
+        schedule = mistake.get(
+            "learning_rate",
+            keras.optimizers.schedules.CosineDecay(
+                0.0, decay_steps, warmup_target=0.08, warmup_steps=warmup
+            ),
+        )
+        optimizer = keras.optimizers.SGD(
+            schedule, momentum=0.9, nesterov=True, weight_decay=mistake.get("weight_decay", 5e-4)
+        )
+        model.compile(
+            optimizer=optimizer,
+            loss=mistake.get("loss", keras.losses.CategoricalCrossentropy(label_smoothing=0.1)),
+            metrics=["accuracy"],
+        )
+        return model.fit(
+            training_batches,
+            validation_data=validation_data,
+            epochs=epochs,
+            callbacks=[*callbacks, keras.callbacks.TerminateOnNaN()],
+        )
+
+    return train
+
+
+@pytest.mark.parametrize(
+    "mistake, cause",
+    [
+        (
+            {"learning_rate": keras.optimizers.schedules.CosineDecay(0.08, 20)},
+            "the first step's rate is 0.08: the recipe rises from 0 over the first epoch",
+        ),
+        ({"decay_steps": lambda epochs, steps: 5 * steps}, "the recipe's 6 epochs, not `epochs`"),
+        (
+            {"decay_steps": lambda epochs, steps: epochs * steps},
+            "decay_steps counts the steps after the warm-up",
+        ),
+        ({"weight_decay": None}, "SGD(..., weight_decay=0.0005)"),
+        ({"loss": "categorical_crossentropy"}, "the loss has no label smoothing"),
+    ],
+)
+def test_the_cifar_training_check_explains_each_mistake(mistake, cause):
+    with pytest.raises(CheckFailure) as failure:
+        check.check_train_cifar_alexnet(cifar_training(**mistake))
+    assert cause in (failure.value.cause or "")
+
+
 # -- receptive fields ------------------------------------------------------------------------
 
 

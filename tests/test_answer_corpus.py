@@ -53,6 +53,7 @@ TESTS = {
     "multiply_adds": ("04_alexnet", ["test_multiply_adds"]),
     "receptive_fields": ("04_alexnet", ["test_receptive_fields"]),
     "build_cifar_alexnet": ("04_alexnet", ["test_build_cifar_alexnet"]),
+    "train_cifar_alexnet": ("04_alexnet", ["test_train_cifar_alexnet"]),
 }
 HIDDEN_SEED = 20260  # hidden parts draw with seed=None when grading; a fixed seed here
 

@@ -286,6 +286,12 @@ def _schedule_mistake(got: np.ndarray, recipe: Recipe, steps_per_epoch: int, epo
             epochs,
             "epochs, where decay_steps counts steps (batches): epochs * len(training_batches)",
         ),
+        (
+            # Keras's decay_steps counts only the steps after the warm-up.
+            epochs * steps_per_epoch + warmup if warmup else 0,
+            "the whole run plus the warm-up: decay_steps counts the steps after the warm-up, "
+            "epochs * len(training_batches) - warmup_steps",
+        ),
     ):
         if wrong_total == epochs * steps_per_epoch or wrong_total <= warmup:
             continue
@@ -300,6 +306,24 @@ def _schedule_mistake(got: np.ndarray, recipe: Recipe, steps_per_epoch: int, epo
         )
         return f"the first step's rate is {got[0]:g}: the recipe {start}, as {shape} does"
     return f"the recipe's schedule is {shape}"
+
+
+def _optimizer_mistake(optimizer: dict, recipe: Recipe) -> str:
+    """Why the compiled optimizer is not the recipe's, when only its weight decay is wrong."""
+    momentum_right = (
+        optimizer["class"] == "SGD"
+        and optimizer["momentum"] is not None
+        and math.isclose(optimizer["momentum"], 0.9)
+        and optimizer["nesterov"] is True
+    )
+    if recipe.optimizer == "sgd" and momentum_right:
+        if recipe.weight_decay:
+            return (
+                f"SGD(..., weight_decay={recipe.weight_decay:g}): the recipe shrinks every weight "
+                "a little at each step, against overfitting"
+            )
+        return "the recipe's SGD has no weight decay: leave weight_decay out"
+    return f"the recipe: {recipe.describe()}"
 
 
 def _loss_mistake(got: float, recipe: Recipe, targets, outputs) -> str:
@@ -409,7 +433,7 @@ def check_training_function(
             f"the optimizer {name} compiles",
             wanted_optimizer,
             got,
-            f"the recipe: {recipe.describe()}",
+            _optimizer_mistake(optimizer, recipe),
         )
 
     expected_rates = expected_learning_rates(recipe, steps_per_epoch, epochs)
