@@ -3,6 +3,7 @@ training time, against a plain baseline (Adam, no augmentation). (The notebook's
 threshold is calibrated by bench/calibrate.py.)
 
     .venv/bin/python bench/cifar_alexnet.py                # 3 seeds of each recipe (about an hour on 2 cores)
+    .venv/bin/python bench/cifar_alexnet.py --choices      # the network's trials (about 30 minutes)
 
 Each run trains the reference build_cifar_alexnet() (taken from solutions/04_alexnet) from
 scratch on the first 45,000 training images, as the notebook does, and evaluates the 5,000
@@ -12,6 +13,11 @@ evaluations. The baseline trains the same network without its augmentation layer
 data/cifar10_jpeg.npz, the course machines' complete CIFAR-10 copy whose images mostly went
 through JPEG (see data/README.md); the results say which file was used. Results go to
 bench/results/cifar_alexnet.json; medians and ratios are printed and belong in bench/README.md.
+
+``--choices`` measures the choices the network was made from, with the course recipe and the
+notebook's seed, on the validation set: random shifts of up to 4 pixels beside the flips, and
+AlexNet's dropout rate of 0.5 against the course's 0.3, each alone and both together (the
+course's own network is the seed's run above, when it was measured).
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=seeds)
     parser.add_argument("--baseline-seeds", type=int, nargs="*", default=None)
     parser.add_argument(
+        "--choices", action="store_true", help="measure the network's trials (see above), only"
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="recompute the ratios and redraw the curve from the saved runs, without training",
@@ -68,6 +77,30 @@ def main() -> None:
     ]
     (x_train, y_train), test = load_cifar10(DATA_VARIANT)
     (x_fit, y_fit), (x_val, y_val) = hold_out_validation(x_train, y_train)
+
+    if args.choices:
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else header(TARGET)
+        choices = results.setdefault("choices", {})
+        for name, (shifts, dropout) in CHOICES.items():
+            if name == COURSE_CHOICE and course_run(results) is not None:
+                choices[name] = course_run(results)
+                continue
+            print(f"{name}, seed {CIFAR_ALEXNET_SEED}", flush=True)
+            variant = network_variant(build, shifts=shifts, dropout=dropout)
+            choices[name] = run(
+                CIFAR_ALEXNET,
+                variant,
+                x_fit,
+                y_fit,
+                x_val,
+                y_val,
+                seed=CIFAR_ALEXNET_SEED,
+                target=TARGET,
+                test=test,
+            )
+            save(results)
+        report(results)
+        return
 
     results = header(TARGET)
     results["data"] = f"load_cifar10({DATA_VARIANT!r})"
@@ -90,6 +123,45 @@ def main() -> None:
     report(results)
 
 
+# The network's trials: (random shifts beside the flips, dropout rate of fc6 and fc7).
+COURSE_CHOICE = "flips, dropout 0.3 (the course's)"
+CHOICES = {
+    COURSE_CHOICE: (False, 0.3),
+    "flips and shifts of up to 4 px, dropout 0.3": (True, 0.3),
+    "flips, dropout 0.5 (AlexNet's)": (False, 0.5),
+    "flips and shifts of up to 4 px, dropout 0.5": (True, 0.5),
+}
+
+
+def network_variant(build, *, shifts: bool, dropout: float):
+    """A builder of the reference network with RandomTranslation(0.125, 0.125) after its flip
+    (``shifts``) and the given dropout rate."""
+    import keras
+
+    def build_variant():
+        model = build()
+        layers = [keras.Input(model.input_shape[1:])]
+        for layer in model.layers:
+            config = layer.get_config()
+            if isinstance(layer, keras.layers.Dropout):
+                config["rate"] = dropout
+            layers.append(type(layer).from_config(config))
+            if shifts and isinstance(layer, keras.layers.RandomFlip):
+                layers.append(keras.layers.RandomTranslation(0.125, 0.125, fill_mode="reflect"))
+        return keras.Sequential(layers, name=f"{model.name}_variant")
+
+    return build_variant
+
+
+def course_run(results: dict) -> dict | None:
+    """The course recipe's run with the notebook's seed, on the validation set, if measured."""
+    runs = results.get("recipes", {}).get(CIFAR_ALEXNET.name, {}).get("runs", [])
+    return next(
+        (r for r in runs if r["seed"] == CIFAR_ALEXNET_SEED and r.get("curve_of") == "validation"),
+        None,
+    )
+
+
 def report(results: dict) -> None:
     """The ratio against the baseline, the curve figure and the printed summary."""
     if CIFAR_BASELINE.name in results["recipes"]:
@@ -103,6 +175,11 @@ def report(results: dict) -> None:
     print(json.dumps({k: v for k, v in results.items() if k != "recipes"}, indent=2))
     for name, summary in results["recipes"].items():
         print(name, {k: v for k, v in summary.items() if k != "runs"})
+    for name, one in results.get("choices", {}).items():
+        print(
+            f"{name}: final validation accuracy {one['final_accuracy']:.2%}, "
+            f"test {one.get('final_test_accuracy', float('nan')):.2%}"
+        )
 
 
 def save(results: dict) -> None:

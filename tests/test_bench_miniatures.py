@@ -59,3 +59,26 @@ def test_a_benchmark_builds_the_notebooks_network(script, name, arguments):
     in_bench = bench_function(script, name)
     for args in arguments:
         assert layer_configs(in_bench(*args)) == layer_configs(in_notebook(*args)), (name, args)
+
+
+def test_the_cifar_benchmarks_trials_change_only_the_shifts_and_the_dropout_rate(
+    alexnet_reference, monkeypatch
+):
+    """bench/cifar_alexnet.py --choices: the course's network, with random shifts after the
+    flip and AlexNet's dropout rate where a trial says so, nothing else changed."""
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "bench"))  # it imports recipe_runs beside it
+    network_variant = bench_function("cifar_alexnet", "network_variant")
+    build = alexnet_reference["build_cifar_alexnet"]
+    reference = layer_configs(build())
+
+    assert layer_configs(network_variant(build, shifts=False, dropout=0.3)()) == reference
+    trial = layer_configs(network_variant(build, shifts=True, dropout=0.5)())
+    kinds = [kind for kind, _ in trial]
+    assert kinds[kinds.index("RandomFlip") + 1] == "RandomTranslation"
+    assert [config["rate"] for kind, config in trial if kind == "Dropout"] == [0.5, 0.5]
+    without = [
+        (kind, {**config, "rate": 0.3} if kind == "Dropout" else config)
+        for kind, config in trial
+        if kind != "RandomTranslation"
+    ]
+    assert without == reference
