@@ -201,11 +201,12 @@ def _points_lost(outcome, questions) -> list[str]:
     esc = html.escape
     parts = ["<h2>Why points were lost</h2>"]
     rows = []
+    failures = [_failures(record) for record in outcome.records]  # once per submission
     for grade_id, max_score in questions:
         causes: dict[str, int] = defaultdict(int)
         failed = 0
-        for record in outcome.records:
-            why = _failures(record).get(grade_id)
+        for failed_tests in failures:
+            why = failed_tests.get(grade_id)
             if why is None:
                 continue
             failed += 1
