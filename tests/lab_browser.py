@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -148,13 +149,22 @@ class NotebookPage:
         """Run cell ``index`` (after replacing its source, if given); its output's text."""
         cell = self.cell(index)
         cell.scroll_into_view_if_needed()
+        prompt = cell.locator(".jp-InputArea-prompt")
+        before = prompt.inner_text()
         editor = cell.locator(".jp-InputArea-editor .cm-content")
         editor.click()
         if source is not None:
             self.page.keyboard.press("Control+A")
             self.page.keyboard.insert_text(source)
         self.page.keyboard.press("Control+Enter")
-        self.page.wait_for_timeout(300)
+        # Done when the cell shows a new execution count. The kernel's idle indicator alone is
+        # no sign: on a loaded machine it still reads idle before the request has reached the
+        # kernel (the setup cell's output was once read empty that way).
+        deadline = time.monotonic() + 120
+        while not (re.search(r"\[\d+\]", now := prompt.inner_text()) and now != before):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"cell {index} did not finish in 120 s (prompt {now!r})")
+            self.page.wait_for_timeout(200)
         self.idle()
         return cell.locator(".jp-OutputArea").inner_text()
 
